@@ -1,0 +1,54 @@
+package snapshot
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Continents is the part of a Snapshot built from the country→continent CSV.
+// The snapshot's continent redirects are applied on top of it by Assemble.
+type Continents struct {
+	continentOf map[string]string
+	warnings    []string
+}
+
+// LoadContinents reads the country→continent CSV at path.
+func LoadContinents(path string) (*Continents, error) {
+	data, err := readNonEmpty(path)
+	if err != nil {
+		return nil, err
+	}
+	c, err := ParseContinents(data)
+	if err != nil {
+		return nil, fmt.Errorf("continents %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// ParseContinents parses "CC,CONTINENT" lines. Lines whose first field is
+// not exactly two characters (the header line) are skipped, as production
+// does; pseudo-countries such as "A1,--" are kept.
+func ParseContinents(data []byte) (*Continents, error) {
+	c := &Continents{continentOf: make(map[string]string)}
+	for len(data) > 0 {
+		var line []byte
+		line, data, _ = bytes.Cut(data, []byte{'\n'})
+		cc, cont, ok := bytes.Cut(bytes.TrimSpace(line), []byte{','})
+		cc = bytes.Trim(bytes.TrimSpace(cc), `"`)
+		cont = bytes.Trim(bytes.TrimSpace(cont), `"`)
+		if !ok || len(cc) != 2 || len(cont) == 0 {
+			continue
+		}
+		key := strings.ToUpper(string(cc))
+		if _, dup := c.continentOf[key]; dup {
+			c.warnings = append(c.warnings, fmt.Sprintf("continents: duplicate country %s (last one wins)", key))
+		}
+		c.continentOf[key] = strings.ToUpper(string(cont))
+	}
+	if len(c.continentOf) == 0 {
+		return nil, errors.New(`no usable line (expected lines like "DE,EU")`)
+	}
+	return c, nil
+}
