@@ -2,9 +2,9 @@ package snapshot
 
 import (
 	"encoding/binary"
+	"fmt"
 	"slices"
 	"sort"
-	"fmt"
 )
 
 // interned deduplicates the per-directory host lists while a snapshot is

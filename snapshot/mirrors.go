@@ -54,9 +54,9 @@ type Directory struct {
 	Name    string // the directory's path, e.g. pub/fedora/linux/updates/41/Everything/x86_64
 	Subpath string // the path below the category's top directory
 
-	global    []HostRef      // sorted ascending
-	countries *countryTable  // ByCountry
-	carriers  *carrierTable  // ByHostId
+	global    []HostRef     // sorted ascending
+	countries *countryTable // ByCountry
+	carriers  *carrierTable // ByHostId
 	files     map[string]*File
 }
 
