@@ -1,0 +1,132 @@
+// Package resolve chooses the mirrors for one request: the selection of
+// protocol.md section 4 and the URL building of section 5, as a pure
+// function of a snapshot, a parsed request and a random source. It does no
+// I/O and keeps no state, so tests can seed the randomness and compare
+// answers byte for byte.
+package resolve
+
+import (
+	"net/netip"
+
+	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
+)
+
+// Kind says which document a request asked for, from the end of its path.
+type Kind uint8
+
+// The request kinds.
+const (
+	Mirrorlist Kind = iota // path ends with /mirrorlist: text
+	Metalink               // path ends with /metalink: XML
+)
+
+// Request is a parsed query (protocol.md section 2). Values are already
+// percent-decoded; a Has field records that the key was present at all, since
+// "repo=" (empty) and no repo differ.
+type Request struct {
+	Kind Kind
+
+	Repo, Arch       string
+	HasRepo, HasArch bool
+	Path             string
+	HasPath          bool
+	Version          string // with Repo, the repo becomes Repo-Version (CentOS clients)
+
+	Country  string // country=, or cc= when country is absent; "" means none
+	Protocol string // protocol= as given; "" means none
+	HasProto bool
+
+	NoNetblock bool // netblock=0
+	Redirect   bool // redirect present
+	Time       bool // time present
+
+	// Client is the client's address (ip=, X-Forwarded-For, or the
+	// connection's). The zero Addr means it did not parse: the answer is
+	// then the "Cannot parse client IP address" error, at the point of the
+	// protocol where production gives it.
+	Client netip.Addr
+}
+
+// Options are the server-wide settings of the selection.
+type Options struct {
+	Minimum int // --minimum: fewer hosts than this adds the global list
+}
+
+// Form is the shape of an answer: what the HTTP layer must write.
+type Form uint8
+
+// The answer forms.
+const (
+	// Text is a mirrorlist: Header, a newline, then one URL per line.
+	Text Form = iota
+	// Redirect is a 302 to Location (or a 404 when Location is "").
+	Redirect
+	// Document is a metalink document for File.
+	Document
+	// Message is an error: Message as a plain body for mirrorlist
+	// requests, and for metalink requests a failure document unless Plain
+	// is set (protocol.md section 3 lists the plain-text errors).
+	Message
+)
+
+// Mirror is one chosen host with the URLs it offers for this answer, in
+// answer order.
+type Mirror struct {
+	Host       snapshot.HostRef
+	URLs       []snapshot.URLRef // after protocol filtering; mirrorlist answers keep one
+	Preference int               // metalink preference: 100, 99, ... never below 1
+	Private    bool              // not in the directory's Global list
+	Location   string            // the host's country, upper-case
+}
+
+// Answer is the result of Resolve, ready for the HTTP layer to write. An
+// Answer can be reused for another request after Reset, which keeps its
+// slices' capacity.
+type Answer struct {
+	Form    Form
+	Status  int    // HTTP status
+	Message string // Form Message: the error text
+	Plain   bool   // Form Message: plain text even for a metalink request
+
+	// Header is the mirrorlist comment header, e.g.
+	// "# repo = fedora-41 arch = x86_64 country = DE country = global ".
+	Header []byte
+
+	Mirrors []Mirror
+	// Dir is the answer's directory entry; File the file name for a file
+	// answer ("" for a directory answer, whose URLs end in "/").
+	Dir      *snapshot.Directory
+	File     string
+	Details  *snapshot.File // Form Document: the file's versions
+	Location string         // Form Redirect: the chosen URL
+
+	FoundVia      string // netblocks, asn, country, geoip, continent, global, or ""
+	ClientCountry string // "N/A" when unknown
+
+	// Log is set when the request had repo and arch: an access-log line is
+	// due (protocol.md section 8).
+	Log     bool
+	LogRepo string // the repo as requested, before redirects
+	LogArch string // the arch after the source rewrite
+}
+
+// AppendURL appends the i-th URL of m, as the answer lists it, to dst: the
+// hcurl's URL, "/" and the directory's Subpath when that is not empty, then
+// "/" for a directory answer, or "/" (unless the URL already ends in one)
+// and the file name for a file answer. It lets the HTTP layer write URLs
+// without building strings.
+func (a *Answer) AppendURL(dst []byte, s *snapshot.Snapshot, m *Mirror, i int) []byte {
+	base := s.Mirrors().URL(m.URLs[i])
+	dst = append(dst, base...)
+	if a.Dir != nil && a.Dir.Subpath != "" {
+		dst = append(dst, '/')
+		dst = append(dst, a.Dir.Subpath...)
+	}
+	if a.File == "" {
+		return append(dst, '/')
+	}
+	if dst[len(dst)-1] != '/' {
+		dst = append(dst, '/')
+	}
+	return append(dst, a.File...)
+}
