@@ -140,6 +140,12 @@ type Mirrors struct {
 	stats              Stats
 }
 
+// Stats returns the counts and warnings of this part.
+func (m *Mirrors) Stats() Stats { return m.stats }
+
+// Time returns the snapshot's creation time, seconds since the epoch.
+func (m *Mirrors) Time() uint64 { return m.time }
+
 // Directory returns the directory entry of that path, or nil.
 func (m *Mirrors) Directory(name string) *Directory { return m.directories[name] }
 
