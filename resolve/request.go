@@ -108,6 +108,10 @@ type Answer struct {
 	Log     bool
 	LogRepo string // the repo as requested, before redirects
 	LogArch string // the arch after the source rewrite
+
+	// scratch is Resolve's working memory, kept across Reset so that a
+	// reused Answer makes Resolve (nearly) allocation-free.
+	scratch scratch
 }
 
 // AppendURL appends the i-th URL of m, as the answer lists it, to dst: the

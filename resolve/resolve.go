@@ -2,21 +2,259 @@ package resolve
 
 import (
 	"math/rand/v2"
+	"strconv"
+	"strings"
 
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
+)
+
+// The fixed texts of protocol.md section 3.
+const (
+	msgMissingParams = "# either path=, or repo= and arch= must be specified"
+	msgInvalidPath   = "error: invalid path"
+	msgRepoDisabled  = "repo disabled"
+	msgBrokenIndex   = "mirrorlist cache index out of range, you broke it!"
+	msgBadClient     = "Cannot parse client IP address. Aborting."
+	msgInvalidRepo   = "error: invalid repo or arch\n# following repositories are available:\n"
+	msgNoMetalink    = " not found or has not metalink"
 )
 
 // Resolve answers req from s into a, which it resets first. rng supplies
 // every random choice; pass a seeded one in tests and a per-request one
 // (never shared between goroutines) in the server.
+//
+// The steps follow protocol.md: the request is validated and its directory
+// found (section 3), the client address checked where production checks
+// it, the mirrors chosen and ordered (section 4), and their URLs picked
+// (section 5). Resolve reuses a's memory, so an Answer kept in a pool makes
+// a typical request allocation-free apart from the few strings an answer
+// must hold.
 func Resolve(s *snapshot.Snapshot, req *Request, opt Options, rng *rand.Rand, a *Answer) {
 	a.Reset()
-	// TODO(resolve): the selection of protocol.md sections 3 to 5.
-	a.Form, a.Status, a.Message, a.Plain = Message, 500, "not implemented", true
+	r := resolver{s: s, m: s.Mirrors(), req: req, opt: opt, rng: rng, a: a, sc: &a.scratch}
+	if !r.locate() {
+		return
+	}
+	if !req.Client.IsValid() {
+		r.fail(500, msgBadClient)
+		return
+	}
+	r.choose()
+	r.answer()
 }
 
 // Reset clears a for reuse, keeping the capacity of its slices.
 func (a *Answer) Reset() {
-	header, mirrors := a.Header[:0], a.Mirrors[:0]
-	*a = Answer{Header: header, Mirrors: mirrors}
+	header, mirrors, sc := a.Header[:0], a.Mirrors[:0], a.scratch
+	*a = Answer{Header: header, Mirrors: mirrors, scratch: sc}
+}
+
+// resolver carries one call's inputs and state between its steps.
+type resolver struct {
+	s   *snapshot.Snapshot
+	m   *snapshot.Mirrors
+	req *Request
+	opt Options
+	rng *rand.Rand
+	a   *Answer
+	sc  *scratch
+
+	repo string // the repo as requested, with Version applied
+	arch string // the arch, after the source rewrite for repo requests
+
+	clientCountry string
+	onlyCountry   bool // the request named countries that have mirrors
+}
+
+// fail makes the answer an error message: plain text for a mirrorlist
+// request, a failure document for a metalink request.
+func (r *resolver) fail(status int, msg string) {
+	r.a.Form, r.a.Status, r.a.Message, r.a.Plain = Message, status, msg, false
+}
+
+// failPlain makes the answer an error message that is plain text for both
+// kinds of request.
+func (r *resolver) failPlain(status int, msg string) {
+	r.fail(status, msg)
+	r.a.Plain = true
+}
+
+// locate validates the request and finds its directory and file
+// (protocol.md section 3, steps 1 to 3), starting the header on the way. It
+// reports whether the request can go on; if not, the answer is set.
+func (r *resolver) locate() bool {
+	req := r.req
+	repoArch := req.HasRepo && req.HasArch
+	if !repoArch && !req.HasPath {
+		r.fail(200, msgMissingParams)
+		return false
+	}
+	r.repo, r.arch = req.Repo, req.Arch
+	if req.HasRepo && req.Version != "" {
+		r.repo = req.Repo + "-" + req.Version
+	}
+	if req.HasPath {
+		return r.locatePath()
+	}
+	return r.locateRepo()
+}
+
+// locatePath finds the directory, and maybe the file, that path= names.
+func (r *resolver) locatePath() bool {
+	a := r.a
+	path := cleanPath(r.req.Path)
+	a.Header = append(a.Header, "# path = "...)
+	a.Header = append(a.Header, path...)
+	a.Header = append(a.Header, ' ')
+	if d := r.m.Directory(path); d != nil {
+		a.Dir = d
+		return true
+	}
+	dir, file := "", path
+	if i := strings.LastIndexByte(path, '/'); i >= 0 {
+		dir, file = path[:i], path[i+1:]
+	}
+	d := r.m.Directory(dir)
+	if d == nil {
+		r.fail(404, msgInvalidPath)
+		return false
+	}
+	a.Dir, a.File = d, file
+	return true
+}
+
+// locateRepo finds the directory of repo= and arch=, after the source
+// rewrite and the repository redirects. A metalink is for the repository's
+// repodata/repomd.xml; a mirrorlist lists the repository's directory.
+func (r *resolver) locateRepo() bool {
+	a := r.a
+	repo := r.repo
+	if strings.Contains(repo, "source") {
+		r.arch = "source"
+	}
+	if to, ok := r.m.RepoRedirect(repo); ok && to != "" {
+		repo = to
+	}
+	a.Header = append(a.Header, "# repo = "...)
+	a.Header = append(a.Header, repo...)
+	a.Header = append(a.Header, " arch = "...)
+	a.Header = append(a.Header, r.arch...)
+	a.Header = append(a.Header, ' ')
+	if r.m.RepoDisabled(repo) {
+		r.fail(200, msgRepoDisabled)
+		return false
+	}
+	name, ok := r.m.RepoArch(repo, r.arch)
+	if !ok {
+		r.fail(404, invalidRepoMessage(a.Header, r.m.RepoArchKeys()))
+		return false
+	}
+	if r.req.Kind == Metalink {
+		r.sc.name = append(r.sc.name[:0], name...)
+		if !strings.HasSuffix(name, "/repodata") {
+			r.sc.name = append(r.sc.name, "/repodata"...)
+		}
+		a.Dir, a.File = r.m.DirectoryBytes(r.sc.name), "repomd.xml"
+	} else {
+		a.Dir = r.m.Directory(name)
+	}
+	if a.Dir == nil {
+		r.failPlain(500, msgBrokenIndex)
+		return false
+	}
+	return true
+}
+
+// invalidRepoMessage is the body of the invalid repo answer: the header so
+// far, the error, and every repository and arch the snapshot knows, one a
+// line. keys are "repo+arch", sorted; each is split at its last '+' (an
+// arch never contains one), and a key without '+' is left out.
+func invalidRepoMessage(header []byte, keys []string) string {
+	var b strings.Builder
+	b.Write(header)
+	b.WriteString(msgInvalidRepo)
+	for _, k := range keys {
+		i := strings.LastIndexByte(k, '+')
+		if i < 0 {
+			continue
+		}
+		b.WriteString("# repo=")
+		b.WriteString(k[:i])
+		b.WriteString("&arch=")
+		b.WriteString(k[i+1:])
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// cleanPath trims every leading and trailing '/' of p and collapses each run
+// of '/' inside it to one. It allocates only when there is a run to
+// collapse.
+func cleanPath(p string) string {
+	p = strings.Trim(p, "/")
+	if !strings.Contains(p, "//") {
+		return p
+	}
+	b := make([]byte, 0, len(p))
+	for i := 0; i < len(p); i++ {
+		if p[i] == '/' && b[len(b)-1] == '/' {
+			continue
+		}
+		b = append(b, p[i])
+	}
+	return string(b)
+}
+
+// answer finishes the answer once the mirrors are chosen: the protocol and
+// time header suffixes, each mirror's URLs (section 5), and the form of the
+// answer (section 7).
+func (r *resolver) answer() {
+	a, req := r.a, r.req
+	if req.HasProto {
+		a.Header = append(a.Header, "protocol = "...)
+		a.Header = append(a.Header, req.Protocol...)
+	}
+	if req.Time {
+		a.Header = append(a.Header, "\n# database creation time: "...)
+		a.Header = strconv.AppendUint(a.Header, r.s.Time(), 10)
+	}
+	r.buildMirrors()
+	switch {
+	case req.Kind == Metalink:
+		r.metalink()
+	case req.Redirect:
+		r.redirect()
+	default:
+		a.Form, a.Status = Text, 200
+	}
+}
+
+// metalink makes the answer a metalink document, or the 404 failure
+// document when the snapshot has no details of the file.
+func (r *resolver) metalink() {
+	a := r.a
+	a.Details = a.Dir.File(a.File)
+	if a.Details == nil || len(a.Details.Versions) == 0 {
+		a.Details = nil
+		r.fail(404, a.Dir.Name+"/"+a.File+msgNoMetalink)
+		return
+	}
+	a.Form, a.Status = Document, 200
+}
+
+// redirect makes the answer a 302 to the first URL that starts with "http",
+// or a 404 when there is none.
+func (r *resolver) redirect() {
+	a := r.a
+	a.Form, a.Status = Redirect, 404
+	for i := range a.Mirrors {
+		m := &a.Mirrors[i]
+		for j, u := range m.URLs {
+			if strings.HasPrefix(r.m.URL(u), "http") {
+				r.sc.buf = a.AppendURL(r.sc.buf[:0], r.s, m, j)
+				a.Location, a.Status = string(r.sc.buf), 302
+				return
+			}
+		}
+	}
 }

@@ -1,0 +1,343 @@
+package resolve
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
+)
+
+// The found-via values: which step found the answer's first mirrors.
+const (
+	viaNetblocks = "netblocks"
+	viaASN       = "asn"
+	viaCountry   = "country"
+	viaGeoIP     = "geoip"
+	viaContinent = "continent"
+	viaGlobal    = "global"
+)
+
+// scratch is the working memory of one Resolve call. It lives in the Answer
+// and keeps its capacity across calls, so a pooled Answer needs no new
+// memory for it once warmed up.
+type scratch struct {
+	seen      []uint64           // bitset over HostRef: hosts already in order
+	order     []snapshot.HostRef // the chosen carriers, distinct, in answer order
+	hits      []netblockHit      // the netblock group before sorting
+	keyed     []keyedHost        // a group being shuffled by weight
+	countries []string           // the requested countries, sorted and unique
+	protos    []string           // protocol=, sorted and unique
+	urls      []snapshot.URLRef  // backing store of metalink URL lists filtered by protocol=
+	name      []byte             // a directory name being assembled
+	buf       []byte             // a URL being assembled
+}
+
+// reset prepares sc for a snapshot with hosts hosts.
+func (sc *scratch) reset(hosts int) {
+	words := (hosts + 63) / 64
+	if cap(sc.seen) < words {
+		sc.seen = make([]uint64, words)
+	} else {
+		sc.seen = sc.seen[:words]
+		clear(sc.seen)
+	}
+	sc.order, sc.hits, sc.urls = sc.order[:0], sc.hits[:0], sc.urls[:0]
+	sc.countries, sc.protos = sc.countries[:0], sc.protos[:0]
+}
+
+// netblockHit is a netblock group member with the length of the prefix
+// that put it there and a random key that orders equal lengths.
+type netblockHit struct {
+	bits int
+	key  uint64
+	host snapshot.HostRef
+}
+
+// compareHits orders the longest prefix first, then by random key.
+func compareHits(a, b netblockHit) int {
+	if a.bits != b.bits {
+		return b.bits - a.bits
+	}
+	return cmp.Compare(a.key, b.key)
+}
+
+// choose runs the selection steps of protocol.md section 4, in order. Each
+// step appends its group to sc.order and shuffles it there; a host already
+// placed by an earlier group, or not carrying the directory, is skipped, so
+// sc.order ends up as the answer's hosts in answer order.
+func (r *resolver) choose() {
+	sc, req, a := r.sc, r.req, r.a
+	sc.reset(r.m.HostCount())
+	if req.Country != "" {
+		sc.countries = splitSortedUnique(sc.countries, req.Country)
+	}
+	if req.HasProto {
+		sc.protos = splitSortedUnique(sc.protos, req.Protocol)
+	}
+	if len(sc.countries) == 0 && !req.NoNetblock {
+		r.netblocks(req.Client)
+		r.asn(req.Client)
+	}
+	r.clientCountry = r.s.ClientCountry(req.Client)
+	if r.clientCountry == "" {
+		r.clientCountry = "N/A"
+	}
+	a.ClientCountry = r.clientCountry
+	if req.HasRepo && req.HasArch {
+		a.Log, a.LogRepo, a.LogArch = true, r.repo, r.arch
+	}
+	if len(sc.countries) > 0 {
+		r.requestedCountries()
+	}
+	if !r.onlyCountry {
+		r.geoip()
+		r.continent()
+	}
+	r.global()
+}
+
+// netblocks is step 1: the hosts preferred for a HostNetblockCache prefix
+// containing the client, longest prefix first.
+func (r *resolver) netblocks(client netip.Addr) {
+	sc, d, rng := r.sc, r.a.Dir, r.rng
+	r.m.NetblockHosts(client, func(bits int, hosts []snapshot.HostRef) {
+		for _, h := range hosts {
+			if d.Carries(h) {
+				sc.hits = append(sc.hits, netblockHit{bits: bits, key: rng.Uint64(), host: h})
+			}
+		}
+	})
+	if len(sc.hits) == 0 {
+		return
+	}
+	r.a.Header = append(r.a.Header, "Using preferred netblock "...)
+	r.foundVia(viaNetblocks)
+	slices.SortFunc(sc.hits, compareHits)
+	for _, hit := range sc.hits {
+		r.place(hit.host)
+	}
+}
+
+// asn is step 2: the hosts pinned to the client's autonomous system, in
+// uniformly random order.
+func (r *resolver) asn(client netip.Addr) {
+	asn, ok := r.s.ASN(client)
+	if !ok {
+		return
+	}
+	hosts := r.m.ASNHosts(asn)
+	if len(hosts) == 0 {
+		return
+	}
+	r.a.Header = append(r.a.Header, "Using ASN "...)
+	r.a.Header = strconv.AppendUint(r.a.Header, uint64(asn), 10)
+	r.a.Header = append(r.a.Header, ' ')
+	r.foundVia(viaASN)
+	start := len(r.sc.order)
+	r.add(hosts, false)
+	shuffle(r.sc.order[start:], r.rng)
+}
+
+// requestedCountries is step 5: the countries of country=, or when none of
+// them has mirrors, the other countries of their continents. If that finds
+// anything the request is country-only.
+func (r *resolver) requestedCountries() {
+	d := r.a.Dir
+	start, found := len(r.sc.order), 0
+	for _, cc := range r.sc.countries {
+		if strings.EqualFold(cc, "global") {
+			found += r.countAllowed(d.Global())
+			r.headerCountry("global")
+			r.add(d.Global(), true)
+		}
+		if hosts := d.ByCountry(strings.ToUpper(cc)); len(hosts) > 0 {
+			found += len(hosts)
+			r.headerCountry(cc)
+			r.add(hosts, true)
+		}
+	}
+	r.weighted(start)
+	if found == 0 {
+		start = len(r.sc.order)
+		for _, cc := range r.sc.countries {
+			found += r.neighbours(strings.ToUpper(cc))
+		}
+		r.weighted(start)
+	}
+	if found > 0 {
+		r.onlyCountry = true
+		r.foundVia(viaCountry)
+	}
+}
+
+// geoip is step 6: the mirrors in the client's country.
+func (r *resolver) geoip() {
+	hosts := r.a.Dir.ByCountry(r.clientCountry)
+	if len(hosts) == 0 {
+		return
+	}
+	r.headerCountry(r.clientCountry)
+	r.foundVia(viaGeoIP)
+	start := len(r.sc.order)
+	r.add(hosts, true)
+	r.weighted(start)
+}
+
+// continent is step 7: the mirrors in the other countries of the client's
+// continent.
+func (r *resolver) continent() {
+	start := len(r.sc.order)
+	if r.neighbours(r.clientCountry) > 0 {
+		r.foundVia(viaContinent)
+	}
+	r.weighted(start)
+}
+
+// neighbours adds the mirrors of every other country on cc's continent, in
+// country-code order, trimmed by client country, and returns how many the
+// continent's countries listed before trimming.
+func (r *resolver) neighbours(cc string) int {
+	cont, ok := r.s.Continent(cc)
+	if !ok {
+		return 0
+	}
+	found := 0
+	for _, other := range r.s.ContinentCountries(cont) {
+		if other == cc {
+			continue
+		}
+		hosts := r.a.Dir.ByCountry(other)
+		if len(hosts) == 0 {
+			continue
+		}
+		found += len(hosts)
+		r.headerCountry(other)
+		r.add(hosts, true)
+	}
+	return found
+}
+
+// global is step 8: when the groups so far have fewer usable hosts than
+// the minimum, the directory's Global list joins, unless the request is
+// country-only.
+func (r *resolver) global() {
+	if r.onlyCountry {
+		return
+	}
+	n := r.usableHosts(r.opt.Minimum)
+	if n >= r.opt.Minimum {
+		return
+	}
+	r.headerCountry("global")
+	if r.a.FoundVia == "" || n == 0 {
+		r.a.FoundVia = viaGlobal
+	}
+	start := len(r.sc.order)
+	r.add(r.a.Dir.Global(), true)
+	r.weighted(start)
+}
+
+// usableHosts counts the hosts chosen so far that keep a URL after
+// protocol= filtering, stopping at limit.
+func (r *resolver) usableHosts(limit int) int {
+	if len(r.sc.protos) == 0 {
+		return min(len(r.sc.order), max(limit, 0))
+	}
+	n := 0
+	for _, h := range r.sc.order {
+		if n >= limit {
+			break
+		}
+		if r.matchesProtocol(h) {
+			n++
+		}
+	}
+	return n
+}
+
+// add appends the hosts not placed yet that carry the directory to
+// sc.order; with trim, only those that serve the client's country.
+func (r *resolver) add(hosts []snapshot.HostRef, trim bool) {
+	d := r.a.Dir
+	for _, h := range hosts {
+		if r.placed(h) || trim && !r.m.Host(h).Allows(r.clientCountry) || !d.Carries(h) {
+			continue
+		}
+		r.place(h)
+	}
+}
+
+// countAllowed returns how many of hosts serve the client's country.
+func (r *resolver) countAllowed(hosts []snapshot.HostRef) int {
+	n := 0
+	for _, h := range hosts {
+		if r.m.Host(h).Allows(r.clientCountry) {
+			n++
+		}
+	}
+	return n
+}
+
+func (r *resolver) placed(h snapshot.HostRef) bool {
+	return r.sc.seen[h/64]&(1<<(h%64)) != 0
+}
+
+// place appends h to sc.order unless it is there already: a host keeps
+// only its first place.
+func (r *resolver) place(h snapshot.HostRef) {
+	if r.placed(h) {
+		return
+	}
+	r.sc.seen[h/64] |= 1 << (h % 64)
+	r.sc.order = append(r.sc.order, h)
+}
+
+// weighted shuffles the group sc.order[start:] by bandwidth.
+func (r *resolver) weighted(start int) {
+	group := r.sc.order[start:]
+	if len(group) < 2 {
+		return
+	}
+	keyed := r.sc.keyed[:0]
+	for _, h := range group {
+		keyed = append(keyed, keyedHost{key: float64(r.m.Host(h).Weight), host: h})
+	}
+	weightedOrder(keyed, r.rng)
+	for i := range keyed {
+		group[i] = keyed[i].host
+	}
+	r.sc.keyed = keyed
+}
+
+func (r *resolver) headerCountry(cc string) {
+	r.a.Header = append(r.a.Header, "country = "...)
+	r.a.Header = append(r.a.Header, cc...)
+	r.a.Header = append(r.a.Header, ' ')
+}
+
+// foundVia records the step that found the first mirrors, unless an
+// earlier one did.
+func (r *resolver) foundVia(via string) {
+	if r.a.FoundVia == "" {
+		r.a.FoundVia = via
+	}
+}
+
+// splitSortedUnique appends the comma-separated elements of s to dst,
+// sorted and without duplicates. The elements share s's memory.
+func splitSortedUnique(dst []string, s string) []string {
+	for {
+		i := strings.IndexByte(s, ',')
+		if i < 0 {
+			dst = append(dst, s)
+			break
+		}
+		dst = append(dst, s[:i])
+		s = s[i+1:]
+	}
+	slices.Sort(dst)
+	return slices.Compact(dst)
+}

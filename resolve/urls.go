@@ -1,0 +1,132 @@
+package resolve
+
+import (
+	"strings"
+
+	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
+)
+
+// buildMirrors turns the chosen hosts into the answer's mirrors (protocol.md
+// section 5): each host's URLs for the directory, filtered by protocol=
+// unless no host at all would keep one, then one URL per host for a
+// mirrorlist. Hosts left without a URL are dropped; the others get the
+// metalink preference 100, 99, ... never below 1.
+func (r *resolver) buildMirrors() {
+	a, d := r.a, r.a.Dir
+	filter := len(r.sc.protos) > 0 && r.anyMatchesProtocol()
+	one := r.req.Kind == Mirrorlist
+	pref := 100
+	for _, h := range r.sc.order {
+		urls, _ := d.URLs(h)
+		switch {
+		case one:
+			urls = r.pickOne(urls, filter)
+		case filter:
+			urls = r.filterURLs(urls)
+		}
+		if len(urls) == 0 {
+			continue
+		}
+		a.Mirrors = append(a.Mirrors, Mirror{
+			Host:       h,
+			URLs:       urls,
+			Preference: pref,
+			Private:    !d.InGlobal(h),
+			Location:   r.m.Host(h).Country,
+		})
+		pref = max(pref-1, 1)
+	}
+}
+
+// anyMatchesProtocol reports whether some chosen host keeps a URL after
+// protocol= filtering; if none does, the answer is not filtered.
+func (r *resolver) anyMatchesProtocol() bool {
+	for _, h := range r.sc.order {
+		if r.matchesProtocol(h) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchesProtocol reports whether h has a URL for the directory whose
+// scheme protocol= names.
+func (r *resolver) matchesProtocol(h snapshot.HostRef) bool {
+	urls, _ := r.a.Dir.URLs(h)
+	for _, u := range urls {
+		if hasScheme(r.m.URL(u), r.sc.protos) {
+			return true
+		}
+	}
+	return false
+}
+
+// filterURLs returns the URLs whose scheme protocol= names, in snapshot
+// order, at most as many as protocol= names schemes. The result lives in
+// sc.urls, which only ever grows during a call, so earlier results stay
+// intact.
+func (r *resolver) filterURLs(urls []snapshot.URLRef) []snapshot.URLRef {
+	start, limit := len(r.sc.urls), len(r.sc.protos)
+	for _, u := range urls {
+		if len(r.sc.urls)-start == limit {
+			break
+		}
+		if hasScheme(r.m.URL(u), r.sc.protos) {
+			r.sc.urls = append(r.sc.urls, u)
+		}
+	}
+	end := len(r.sc.urls)
+	return r.sc.urls[start:end:end]
+}
+
+// pickOne returns the one URL a mirrorlist lists for a host, as a
+// one-element slice of urls: the best by scheme preference (https, http,
+// ftp, anything else; for a redirect https, http, anything else), the first
+// in snapshot order among equals. With filter it chooses among the URLs
+// protocol= keeps.
+func (r *resolver) pickOne(urls []snapshot.URLRef, filter bool) []snapshot.URLRef {
+	best, bestRank, kept := -1, 0, 0
+	for i, u := range urls {
+		url := r.m.URL(u)
+		if filter {
+			if kept == len(r.sc.protos) {
+				break
+			}
+			if !hasScheme(url, r.sc.protos) {
+				continue
+			}
+			kept++
+		}
+		if rank := schemeRank(url, r.req.Redirect); best < 0 || rank < bestRank {
+			best, bestRank = i, rank
+		}
+	}
+	if best < 0 {
+		return nil
+	}
+	return urls[best : best+1 : best+1]
+}
+
+// schemeRank orders URLs by scheme for a mirrorlist: lower is better.
+func schemeRank(url string, redirect bool) int {
+	switch {
+	case strings.HasPrefix(url, "https:"):
+		return 0
+	case strings.HasPrefix(url, "http:"):
+		return 1
+	case !redirect && strings.HasPrefix(url, "ftp:"):
+		return 2
+	}
+	return 3
+}
+
+// hasScheme reports whether url starts with one of schemes followed by a
+// colon.
+func hasScheme(url string, schemes []string) bool {
+	for _, s := range schemes {
+		if len(url) > len(s) && url[len(s)] == ':' && url[:len(s)] == s {
+			return true
+		}
+	}
+	return false
+}
