@@ -1,0 +1,266 @@
+package reload
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
+)
+
+// ErrChangedWhileRead is the cause of a build abandoned because an input
+// file changed while it was read (its size, modification time or inode
+// differ before and after). Run retries such a build once the file has
+// settled; ReloadNow reports it.
+var ErrChangedWhileRead = errors.New("file changed while it was read")
+
+// loaders are the functions that read the four inputs; tests replace them
+// to slow a build down.
+type loaders struct {
+	mirrors    func(context.Context, string) (*snapshot.Mirrors, error)
+	geoip      func(string) (*snapshot.GeoIP, error)
+	routes     func(context.Context, string) (*snapshot.Routes, error)
+	continents func(string) (*snapshot.Continents, error)
+}
+
+func defaultLoaders() loaders {
+	return loaders{
+		mirrors:    snapshot.LoadMirrors,
+		geoip:      snapshot.LoadGeoIP,
+		routes:     snapshot.LoadRoutes,
+		continents: snapshot.LoadContinents,
+	}
+}
+
+// attempt builds a new snapshot from the inputs that changed (every input
+// if forced), validates it and publishes it. The caller holds the build
+// lock. attempt records the published generation but leaves counting,
+// logging and OnResult to finish, so that Run can drop a build abandoned
+// for ErrChangedWhileRead and retry it.
+func (r *Reloader) attempt(ctx context.Context, forced bool) (res Result) {
+	res = Result{Forced: forced, Start: time.Now()}
+	defer func() { res.Duration = time.Since(res.Start) }()
+	if forced {
+		r.mu.Lock()
+		r.forcedStarted++
+		res.seq = r.forcedStarted
+		r.mu.Unlock()
+	}
+
+	cur := r.cfg.Holder.Current()
+	pre := r.look()
+	todo, sums, err := r.plan(cur, pre, forced)
+	res.Rebuilt = todo
+	if err != nil {
+		return r.failed(res, Failed, err)
+	}
+	if todo == 0 {
+		res.Generation = r.generation()
+		return res // Unchanged
+	}
+	next, err := r.assemble(ctx, cur, todo)
+	if err != nil {
+		return r.failed(res, Failed, err)
+	}
+	if err := r.checkUnchanged(todo, pre); err != nil {
+		return r.failed(res, Failed, err)
+	}
+	res.Stats = next.Stats()
+	if cur != nil && !r.cfg.AllowShrink {
+		if err := checkShrink(cur.Stats(), res.Stats); err != nil {
+			return r.failed(res, Refused, err)
+		}
+	}
+	r.publish(next, todo, pre, sums)
+	res.Outcome = Reloaded
+	res.Generation = r.generation()
+	return res
+}
+
+func (r *Reloader) failed(res Result, o Outcome, err error) Result {
+	res.Outcome, res.Err = o, err
+	res.Generation = r.generation()
+	return res
+}
+
+// plan returns the parts to rebuild and the content hashes of their files.
+// Without force, a part is kept when its file has the identity it had at
+// the part's last load, or the same content under a new identity.
+func (r *Reloader) plan(cur *snapshot.Snapshot, pre look, forced bool) (Parts, [numInputs]uint64, error) {
+	var (
+		todo Parts
+		sums [numInputs]uint64
+	)
+	keep := !forced && cur != nil
+	for i, in := range r.inputs {
+		was := &r.loaded[i]
+		if keep && was.known && was.id.same(pre[i]) {
+			continue
+		}
+		sum, err := r.hashFile(in.path)
+		if err != nil {
+			return 0, sums, &FileError{Part: in.part, Path: in.path, Err: err}
+		}
+		sums[i] = sum
+		if keep && was.known && was.sum == sum && pre[i].exists() && was.id.info.Size() == pre[i].info.Size() {
+			was.id = pre[i] // same bytes under a new inode or time: nothing to rebuild
+			continue
+		}
+		todo |= in.part
+	}
+	return todo, sums, nil
+}
+
+// assemble loads the parts in todo, concurrently, and joins them with the
+// current snapshot's other parts.
+func (r *Reloader) assemble(ctx context.Context, cur *snapshot.Snapshot, todo Parts) (*snapshot.Snapshot, error) {
+	var (
+		m  *snapshot.Mirrors
+		g  *snapshot.GeoIP
+		rt *snapshot.Routes
+		c  *snapshot.Continents
+	)
+	if cur != nil {
+		m, g, rt, c = cur.Parts()
+	}
+	eg, ctx := errgroup.WithContext(ctx)
+	r.loadPart(eg, todo, 0, func(path string) (err error) { m, err = r.load.mirrors(ctx, path); return err })
+	r.loadPart(eg, todo, 1, func(path string) (err error) { g, err = r.load.geoip(path); return err })
+	r.loadPart(eg, todo, 2, func(path string) (err error) { rt, err = r.load.routes(ctx, path); return err })
+	r.loadPart(eg, todo, 3, func(path string) (err error) { c, err = r.load.continents(path); return err })
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	return snapshot.Assemble(m, g, rt, c), nil
+}
+
+// loadPart runs load for input i in eg if todo includes its part, turning
+// its error into a *FileError.
+func (r *Reloader) loadPart(eg *errgroup.Group, todo Parts, i int, load func(path string) error) {
+	in := r.inputs[i]
+	if !todo.Has(in.part) {
+		return
+	}
+	eg.Go(func() error {
+		if err := load(in.path); err != nil {
+			return &FileError{Part: in.part, Path: in.path, Err: err}
+		}
+		return nil
+	})
+}
+
+// checkUnchanged returns a *FileError wrapping ErrChangedWhileRead if a
+// file that was read has a different identity now than before it was
+// read: the bytes decoded may then be a mix of two versions, or a version
+// that is still being written.
+func (r *Reloader) checkUnchanged(todo Parts, pre look) error {
+	post := r.look()
+	for i, in := range r.inputs {
+		if todo.Has(in.part) && !post[i].same(pre[i]) {
+			return &FileError{Part: in.part, Path: in.path, Err: ErrChangedWhileRead}
+		}
+	}
+	return nil
+}
+
+// publish stores next as the served snapshot and remembers the identities
+// of the files its new parts were built from.
+func (r *Reloader) publish(next *snapshot.Snapshot, todo Parts, pre look, sums [numInputs]uint64) {
+	r.cfg.Holder.Store(next)
+	for i, in := range r.inputs {
+		if todo.Has(in.part) {
+			r.loaded[i] = loadedFile{known: true, id: pre[i], sum: sums[i]}
+		}
+	}
+	r.mu.Lock()
+	r.status.Generation++
+	r.mu.Unlock()
+}
+
+func (r *Reloader) generation() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.status.Generation
+}
+
+// finish records a build's result in the status, logs it and passes it to
+// OnResult. The caller still holds the build lock.
+func (r *Reloader) finish(res Result) {
+	if res.Outcome == Unchanged {
+		r.log.Debug("inputs unchanged, nothing to reload", zap.Duration("duration", res.Duration))
+		return
+	}
+	st := r.record(res)
+	r.logResult(res, st)
+	if r.cfg.OnResult != nil {
+		r.cfg.OnResult(res)
+	}
+}
+
+// record updates the status with res and returns the new status.
+func (r *Reloader) record(res Result) Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := &r.status
+	st.LastBuild, st.LastBuildDuration = res.Start, res.Duration
+	st.LastOutcome, st.LastRebuilt = res.Outcome, res.Rebuilt
+	switch res.Outcome {
+	case Reloaded:
+		st.Reloads++
+		st.SnapshotTime = res.Stats.Time
+		st.LastSuccess = res.Start.Add(res.Duration)
+	case Failed:
+		st.Failures++
+	case Refused:
+		st.Refusals++
+	}
+	if res.Err != nil {
+		st.LastError, st.LastErrorTime = res.Err.Error(), res.Start.Add(res.Duration)
+	}
+	if res.Forced {
+		r.lastForced = res
+	}
+	return *st
+}
+
+// logResult writes the one log line of a build.
+func (r *Reloader) logResult(res Result, st Status) {
+	fields := []zap.Field{
+		zap.Uint64("generation", res.Generation),
+		zap.String("rebuilt", res.Rebuilt.String()),
+		zap.Bool("forced", res.Forced),
+		zap.Duration("duration", res.Duration),
+		zap.Uint64("reloads", st.Reloads),
+		zap.Uint64("failures", st.Failures),
+		zap.Uint64("refusals", st.Refusals),
+	}
+	if res.Outcome != Failed {
+		s := res.Stats
+		fields = append(fields,
+			zap.Uint64("snapshot_time", s.Time),
+			zap.Int("directories", s.Directories),
+			zap.Int("hosts", s.Hosts),
+			zap.Int("routes", s.Routes),
+			zap.Int("countries", s.Countries),
+			zap.Int("warnings", s.WarningCount),
+		)
+		if len(s.Warnings) > 0 {
+			fields = append(fields, zap.Strings("warning_samples", s.Warnings))
+		}
+	}
+	var fe *FileError
+	if errors.As(res.Err, &fe) {
+		fields = append(fields, zap.String("part", fe.Part.String()), zap.String("file", fe.Path))
+	}
+	switch res.Outcome {
+	case Reloaded:
+		r.log.Info("snapshot reloaded", fields...)
+	case Refused:
+		r.log.Warn("reload refused, still serving the previous snapshot", append(fields, zap.Error(res.Err))...)
+	default:
+		r.log.Error("reload failed, still serving the previous snapshot", append(fields, zap.Error(res.Err))...)
+	}
+}

@@ -1,0 +1,93 @@
+package reload
+
+import (
+	"fmt"
+	"hash/maphash"
+	"io"
+	"os"
+)
+
+// input is one of the four files.
+type input struct {
+	part Parts
+	path string // absolute
+}
+
+// fileID identifies a version of a file without reading it: the inode
+// (through os.SameFile), the size and the modification time. rsync, mv and
+// a Kubernetes symlink flip change the inode; cp rewrites the same inode
+// but changes size or modification time. A nil info means the file was
+// missing or could not be examined.
+type fileID struct {
+	info os.FileInfo
+}
+
+// statID examines path, following symlinks.
+func statID(path string) fileID {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fileID{}
+	}
+	return fileID{info: fi}
+}
+
+func (a fileID) exists() bool { return a.info != nil }
+
+// same reports whether a and b are the same version of a file; two missing
+// files are the same.
+func (a fileID) same(b fileID) bool {
+	if a.info == nil || b.info == nil {
+		return a.info == nil && b.info == nil
+	}
+	return os.SameFile(a.info, b.info) &&
+		a.info.Size() == b.info.Size() &&
+		a.info.ModTime().Equal(b.info.ModTime())
+}
+
+// look is the identity of every input at one moment, indexed like
+// Reloader.inputs.
+type look [numInputs]fileID
+
+func (r *Reloader) look() look {
+	var l look
+	for i, in := range r.inputs {
+		l[i] = statID(in.path)
+	}
+	return l
+}
+
+func (l look) same(m look) bool {
+	for i := range l {
+		if !l[i].same(m[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// loadedFile remembers the version of an input that the served snapshot's
+// part was built from.
+type loadedFile struct {
+	known bool
+	id    fileID
+	sum   uint64 // content hash
+}
+
+// hashFile returns a fast, non-cryptographic hash of the file's content. It
+// lets a file whose identity changed but whose content did not (a
+// Kubernetes flip replaces all files, usually only one of them new; an
+// rsync --inplace rewrite of the same bytes) skip its rebuild. Reading a
+// file is far cheaper than decoding and indexing it.
+func (r *Reloader) hashFile(path string) (uint64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	var h maphash.Hash
+	h.SetSeed(r.seed)
+	if _, err := io.Copy(&h, f); err != nil {
+		return 0, fmt.Errorf("read %s: %w", path, err)
+	}
+	return h.Sum64(), nil
+}
