@@ -1,0 +1,270 @@
+// Package httpapi is the HTTP face of the mirrorlist server: it routes
+// requests, parses their queries and client addresses, asks package resolve
+// for the answer and writes it byte for byte as protocol.md section 7
+// describes, and it keeps the statistics access log of section 8.
+//
+// The request path is built to allocate little: the query is scanned in
+// place instead of into a map, answers, buffers and random sources are
+// pooled, and bodies are appended without fmt.
+package httpapi
+
+import (
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/mirrorlist-go/mirrorlist-server/resolve"
+	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
+)
+
+// Bodies and content types of the answers the handler gives on its own.
+const (
+	notFoundBody      = "We don't serve their kind here!"
+	methodBody        = "Method not allowed: use GET or HEAD."
+	unavailableBody   = "The mirror data is not loaded yet; try again shortly."
+	contentTypeText   = "text/plain"
+	contentTypeMeta   = "application/metalink+xml"
+	maxPooledBodySize = 1 << 20 // larger buffers are left to the GC
+)
+
+// Config configures a Handler.
+type Config struct {
+	// Holder supplies the snapshot; each request uses the one current
+	// when it starts. Required.
+	Holder *snapshot.Holder
+	// Minimum is --minimum: with fewer hosts than this the global list is
+	// added.
+	Minimum int
+	// AccessLog receives a line per repo/arch request; nil logs nothing.
+	AccessLog *AccessLog
+	// Logger gets one debug line per request; nil discards.
+	Logger *zap.Logger
+	// Now gives the answer time (metalink pubdate, access-log date); nil
+	// means time.Now.
+	Now func() time.Time
+	// Rand, if set, supplies the random source of each request, which
+	// lets tests make answers reproducible. It must return a source that
+	// no other goroutine is using. Nil means a pooled, randomly seeded PCG
+	// per request: no lock is shared between requests.
+	Rand func() *rand.Rand
+}
+
+// Handler answers /mirrorlist and /metalink requests. Create it with New.
+type Handler struct {
+	holder  *snapshot.Holder
+	opts    resolve.Options
+	log     *AccessLog
+	logger  *zap.Logger
+	now     func() time.Time
+	newRand func() *rand.Rand // nil: use rngs
+
+	rngs    sync.Pool // *rand.Rand
+	answers sync.Pool // *resolve.Answer
+	bufs    sync.Pool // *[]byte
+}
+
+// New returns a Handler for cfg.
+func New(cfg Config) *Handler {
+	h := &Handler{
+		holder:  cfg.Holder,
+		opts:    resolve.Options{Minimum: cfg.Minimum},
+		log:     cfg.AccessLog,
+		logger:  cfg.Logger,
+		now:     cfg.Now,
+		newRand: cfg.Rand,
+	}
+	if h.logger == nil {
+		h.logger = zap.NewNop()
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	// math/rand/v2's top-level functions draw from a per-thread ChaCha8
+	// state without a global lock, so seeding a new source is cheap and
+	// safe from any goroutine.
+	h.rngs.New = func() any { return rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())) }
+	h.answers.New = func() any { return new(resolve.Answer) }
+	h.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
+	return h
+}
+
+// kindOf routes a request path by its suffix; ok is false for any path
+// that is neither a mirrorlist nor a metalink.
+func kindOf(path string) (kind resolve.Kind, ok bool) {
+	switch {
+	case strings.HasSuffix(path, "/mirrorlist"):
+		return resolve.Mirrorlist, true
+	case strings.HasSuffix(path, "/metalink"):
+		return resolve.Metalink, true
+	}
+	return 0, false
+}
+
+// ServeHTTP implements http.Handler.
+//
+// A path that is neither kind gets 404 whatever the method; a known path
+// with a method other than GET or HEAD gets 405 (a Deviation: the old
+// server answered every method as GET). HEAD answers carry the headers of
+// the GET answer, Content-Length included, and no body.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	kind, ok := kindOf(r.URL.Path)
+	if !ok {
+		h.writePlain(w, r, http.StatusNotFound, notFoundBody)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		h.writePlain(w, r, http.StatusMethodNotAllowed, methodBody)
+		return
+	}
+	snap := h.holder.Current()
+	if snap == nil {
+		h.writeError(w, r, kind, http.StatusServiceUnavailable, unavailableBody)
+		return
+	}
+	req := resolve.Request{Kind: kind}
+	ip, err := parseQuery(r.URL.RawQuery, &req)
+	if err != nil {
+		h.writeError(w, r, kind, http.StatusBadRequest, err.Error())
+		return
+	}
+	req.Client = clientAddr(ip, r.Header, r.RemoteAddr)
+	h.answer(w, r, snap, &req)
+}
+
+// answer resolves a parsed request, logs it and writes the answer.
+func (h *Handler) answer(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, req *resolve.Request) {
+	now := h.now()
+	a := h.answers.Get().(*resolve.Answer)
+	defer h.putAnswer(a)
+	h.resolve(snap, req, a)
+	if a.Log {
+		h.log.Log(req.Client, now, a.ClientCountry, a.LogRepo, a.LogArch)
+	}
+	if ce := h.logger.Check(zap.DebugLevel, "request"); ce != nil {
+		ce.Write(zap.String("method", r.Method), zap.String("uri", r.RequestURI),
+			zap.Stringer("client", req.Client), zap.Int("status", a.Status),
+			zap.String("found_via", a.FoundVia), zap.String("country", a.ClientCountry),
+			zap.Int("mirrors", len(a.Mirrors)))
+	}
+	h.write(w, r, snap, req.Kind, a, now)
+}
+
+// resolve runs resolve.Resolve with a random source of this request only.
+func (h *Handler) resolve(snap *snapshot.Snapshot, req *resolve.Request, a *resolve.Answer) {
+	if h.newRand != nil {
+		resolve.Resolve(snap, req, h.opts, h.newRand(), a)
+		return
+	}
+	rng := h.rngs.Get().(*rand.Rand)
+	resolve.Resolve(snap, req, h.opts, rng, a)
+	h.rngs.Put(rng)
+}
+
+// putAnswer returns an answer to the pool, reset so that the pool does not
+// keep the previous snapshot's directory alive.
+func (h *Handler) putAnswer(a *resolve.Answer) {
+	a.Reset()
+	h.answers.Put(a)
+}
+
+// write sends an answer in the form resolve chose.
+func (h *Handler) write(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, kind resolve.Kind, a *resolve.Answer, now time.Time) {
+	switch a.Form {
+	case resolve.Text:
+		buf := h.getBuf()
+		*buf = appendMirrorlist(*buf, snap, a)
+		h.send(w, r, statusOr(a.Status, http.StatusOK), contentTypeText, *buf)
+		h.putBuf(buf)
+	case resolve.Redirect:
+		h.writeRedirect(w, r, a.Location)
+	case resolve.Document:
+		buf := h.getBuf()
+		*buf = appendMetalink(*buf, snap, a, now)
+		h.send(w, r, statusOr(a.Status, http.StatusOK), contentTypeMeta, *buf)
+		h.putBuf(buf)
+	default: // resolve.Message
+		status := statusOr(a.Status, http.StatusInternalServerError)
+		if a.Plain {
+			h.writePlain(w, r, status, a.Message)
+			return
+		}
+		h.writeErrorAt(w, r, kind, status, a.Message, now)
+	}
+}
+
+// writeRedirect answers a mirrorlist request with redirect: 302 to the
+// chosen URL, or 404 when there is none; the body is empty either way.
+func (h *Handler) writeRedirect(w http.ResponseWriter, r *http.Request, location string) {
+	status := http.StatusFound
+	if location == "" {
+		status = http.StatusNotFound
+	} else {
+		w.Header().Set("Location", location)
+	}
+	h.send(w, r, status, "", nil)
+}
+
+// writeError answers an error in the form of the request's kind: a
+// failure document for a metalink request, the plain message otherwise.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, kind resolve.Kind, status int, msg string) {
+	h.writeErrorAt(w, r, kind, status, msg, h.now())
+}
+
+func (h *Handler) writeErrorAt(w http.ResponseWriter, r *http.Request, kind resolve.Kind, status int, msg string, now time.Time) {
+	if kind != resolve.Metalink {
+		h.writePlain(w, r, status, msg)
+		return
+	}
+	buf := h.getBuf()
+	*buf = appendFailure(*buf, msg, now)
+	h.send(w, r, status, contentTypeMeta, *buf)
+	h.putBuf(buf)
+}
+
+// writePlain answers with msg as a text/plain body.
+func (h *Handler) writePlain(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	buf := h.getBuf()
+	*buf = append(*buf, msg...)
+	h.send(w, r, status, contentTypeText, *buf)
+	h.putBuf(buf)
+}
+
+// send writes the status line, the headers (Content-Type when not empty,
+// and always Content-Length) and, except for HEAD, the body.
+func (h *Handler) send(w http.ResponseWriter, r *http.Request, status int, contentType string, body []byte) {
+	hdr := w.Header()
+	if contentType != "" {
+		hdr.Set("Content-Type", contentType)
+	}
+	hdr.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	if r.Method == http.MethodHead || len(body) == 0 {
+		return
+	}
+	// A failed write means the client went away; there is no one left
+	// to tell.
+	_, _ = w.Write(body)
+}
+
+func statusOr(status, fallback int) int {
+	if status == 0 {
+		return fallback
+	}
+	return status
+}
+
+func (h *Handler) getBuf() *[]byte { return h.bufs.Get().(*[]byte) }
+
+func (h *Handler) putBuf(b *[]byte) {
+	if cap(*b) > maxPooledBodySize {
+		return
+	}
+	*b = (*b)[:0]
+	h.bufs.Put(b)
+}

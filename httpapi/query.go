@@ -1,0 +1,158 @@
+package httpapi
+
+import (
+	"cmp"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/mirrorlist-go/mirrorlist-server/resolve"
+)
+
+// rawQuery holds the raw (still percent-encoded) value of every query key
+// the server knows, as found by scanQuery. Keeping substrings of the raw
+// query, instead of filling a url.Values map, costs no allocation; only the
+// winning values are decoded.
+type rawQuery struct {
+	repo, arch, path, version       field
+	country, cc, protocol, netblock field
+	redirect, time, ip              field
+}
+
+// field is one known key's raw value; set records that the key was present.
+type field struct {
+	raw string
+	set bool
+}
+
+// put records a value; a later occurrence of the key replaces an earlier one.
+func (f *field) put(raw string) { f.raw, f.set = raw, true }
+
+// scanQuery splits the raw query on '&' into key=value pairs (protocol.md
+// section 2): a key without '=' has the value "", and when a key repeats
+// the last one wins. Keys are compared as sent, without decoding. Unknown
+// keys (dnf's countme=, Fedora's infra= and content=) are ignored.
+func scanQuery(q string) rawQuery {
+	var rq rawQuery
+	for q != "" {
+		var pair string
+		pair, q, _ = strings.Cut(q, "&")
+		key, value, _ := strings.Cut(pair, "=")
+		if f := rq.lookup(key); f != nil {
+			f.put(value)
+		}
+	}
+	return rq
+}
+
+// lookup returns the field that stores key, or nil for a key the server
+// does not use.
+func (rq *rawQuery) lookup(key string) *field {
+	switch key {
+	case "repo":
+		return &rq.repo
+	case "arch":
+		return &rq.arch
+	case "path":
+		return &rq.path
+	case "version":
+		return &rq.version
+	case "country":
+		return &rq.country
+	case "cc":
+		return &rq.cc
+	case "protocol":
+		return &rq.protocol
+	case "netblock":
+		return &rq.netblock
+	case "redirect":
+		return &rq.redirect
+	case "time":
+		return &rq.time
+	case "ip":
+		return &rq.ip
+	}
+	return nil
+}
+
+// QueryError reports a query value that is not valid percent-encoding.
+//
+// The old server did not decode values at all, so it had no such error.
+// Since we decode (a protocol Deviation), a value like "%zz" or a lone "%"
+// can mean nothing reliable: guessing (passing it through undecoded) could
+// select a different repository than the client meant, so the request is
+// refused with 400 Bad Request and a message naming the parameter.
+type QueryError struct {
+	Key string // the parameter whose value is malformed
+	Err error  // the decoder's error
+}
+
+func (e *QueryError) Error() string {
+	return fmt.Sprintf("invalid percent-encoding in the value of %s=: %v", e.Key, e.Err)
+}
+
+func (e *QueryError) Unwrap() error { return e.Err }
+
+// decode percent-decodes a raw value. A '+' stays a '+' (path semantics,
+// not form semantics): repository paths can contain '+'. Values without a
+// '%' are returned as they are, without allocating.
+func decode(key, raw string) (string, error) {
+	if strings.IndexByte(raw, '%') < 0 {
+		return raw, nil
+	}
+	v, err := url.PathUnescape(raw)
+	if err != nil {
+		return "", &QueryError{Key: key, Err: err}
+	}
+	return v, nil
+}
+
+// decodeInto decodes f's raw value into *dst when the key was present.
+func decodeInto(dst *string, key string, f field) error {
+	if !f.set {
+		return nil
+	}
+	v, err := decode(key, f.raw)
+	if err != nil {
+		return err
+	}
+	*dst = v
+	return nil
+}
+
+// parseQuery fills req from the raw query string q (protocol.md section 2)
+// and returns the decoded ip= value, which the caller uses to pick the
+// client address. It fails only on malformed percent-encoding in a value
+// the server uses.
+func parseQuery(q string, req *resolve.Request) (ip string, err error) {
+	rq := scanQuery(q)
+	// cc= is the CentOS clients' synonym of country=, used only when
+	// country= is absent altogether.
+	country, countryKey := rq.country, "country"
+	if !country.set {
+		country, countryKey = rq.cc, "cc"
+	}
+	var netblock string
+	// Every winning value is decoded; the first malformed one, in this
+	// order, is reported.
+	err = cmp.Or(
+		decodeInto(&req.Repo, "repo", rq.repo),
+		decodeInto(&req.Arch, "arch", rq.arch),
+		decodeInto(&req.Path, "path", rq.path),
+		decodeInto(&req.Version, "version", rq.version),
+		decodeInto(&req.Country, countryKey, country),
+		decodeInto(&req.Protocol, "protocol", rq.protocol),
+		decodeInto(&netblock, "netblock", rq.netblock),
+		decodeInto(&ip, "ip", rq.ip),
+	)
+	if err != nil {
+		return "", err
+	}
+	req.HasRepo, req.HasArch, req.HasPath = rq.repo.set, rq.arch.set, rq.path.set
+	req.HasProto = rq.protocol.set
+	// Only "0" turns the netblock and ASN steps off; absent, "1" or any
+	// other value leaves them on, as in production.
+	req.NoNetblock = rq.netblock.set && netblock == "0"
+	req.Redirect, req.Time = rq.redirect.set, rq.time.set
+	return ip, nil
+}
