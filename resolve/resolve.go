@@ -233,9 +233,10 @@ func (r *resolver) answer() {
 // document when the snapshot has no details of the file.
 func (r *resolver) metalink() {
 	a := r.a
+	// A file listed without any version is still a metalink (production
+	// answers one without verification), so only a missing file fails.
 	a.Details = a.Dir.File(a.File)
-	if a.Details == nil || len(a.Details.Versions) == 0 {
-		a.Details = nil
+	if a.Details == nil {
 		r.fail(404, a.Dir.Name+"/"+a.File+msgNoMetalink)
 		return
 	}

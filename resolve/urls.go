@@ -81,9 +81,12 @@ func (r *resolver) filterURLs(urls []snapshot.URLRef) []snapshot.URLRef {
 
 // pickOne returns the one URL a mirrorlist lists for a host, as a
 // one-element slice of urls: the best by scheme preference (https, http,
-// ftp, anything else; for a redirect https, http, anything else), the first
-// in snapshot order among equals. With filter it chooses among the URLs
-// protocol= keeps.
+// ftp, anything else), the first in snapshot order among equals. With
+// filter it chooses among the URLs protocol= keeps.
+//
+// A redirect prefers https, then http; since a redirect then only takes a
+// URL starting with "http", ranking ftp above the rest changes nothing for
+// it, and one ranking serves both.
 func (r *resolver) pickOne(urls []snapshot.URLRef, filter bool) []snapshot.URLRef {
 	best, bestRank, kept := -1, 0, 0
 	for i, u := range urls {
@@ -97,7 +100,7 @@ func (r *resolver) pickOne(urls []snapshot.URLRef, filter bool) []snapshot.URLRe
 			}
 			kept++
 		}
-		if rank := schemeRank(url, r.req.Redirect); best < 0 || rank < bestRank {
+		if rank := schemeRank(url); best < 0 || rank < bestRank {
 			best, bestRank = i, rank
 		}
 	}
@@ -108,13 +111,13 @@ func (r *resolver) pickOne(urls []snapshot.URLRef, filter bool) []snapshot.URLRe
 }
 
 // schemeRank orders URLs by scheme for a mirrorlist: lower is better.
-func schemeRank(url string, redirect bool) int {
+func schemeRank(url string) int {
 	switch {
 	case strings.HasPrefix(url, "https:"):
 		return 0
 	case strings.HasPrefix(url, "http:"):
 		return 1
-	case !redirect && strings.HasPrefix(url, "ftp:"):
+	case strings.HasPrefix(url, "ftp:"):
 		return 2
 	}
 	return 3

@@ -1,0 +1,355 @@
+package resolve
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/mirrorlist-go/mirrorlist-server/fixtures"
+	mm "github.com/mirrorlist-go/mirrorlist-server/proto"
+	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
+)
+
+var (
+	tinyOnce sync.Once
+	tinySet  *fixtures.Set
+	tinyErr  error
+)
+
+// tiny returns the tiny fixture's files, generated once per test binary.
+func tiny(t testing.TB) *fixtures.Set {
+	t.Helper()
+	tinyOnce.Do(func() { tinySet, tinyErr = fixtures.Generate(fixtures.Config{Scale: fixtures.ScaleTiny}) })
+	if tinyErr != nil {
+		t.Fatal(tinyErr)
+	}
+	return tinySet
+}
+
+// tinySnapshot builds a snapshot from the tiny fixture, after edit (if not
+// nil) has changed its protobuf part.
+func tinySnapshot(t testing.TB, edit func(*mm.MirrorList)) *snapshot.Snapshot {
+	t.Helper()
+	set := tiny(t)
+	data := set.Snapshot
+	if edit != nil {
+		var ml mm.MirrorList
+		if err := proto.Unmarshal(data, &ml); err != nil {
+			t.Fatal(err)
+		}
+		edit(&ml)
+		var err error
+		if data, err = proto.Marshal(&ml); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return assemble(t, set, data)
+}
+
+// assemble builds a snapshot from a protobuf snapshot and the other three
+// inputs of set.
+func assemble(t testing.TB, set *fixtures.Set, data []byte) *snapshot.Snapshot {
+	t.Helper()
+	ctx := context.Background()
+	m, err := snapshot.BuildMirrors(ctx, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := snapshot.ParseGeoIP(set.GeoIP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := snapshot.ParseRoutes(ctx, set.Netblocks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := snapshot.ParseContinents(set.Continents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snapshot.Assemble(m, g, r, c)
+}
+
+// request builds a Request from a raw query the way the HTTP layer does,
+// minus percent-decoding: "&"-separated pairs, a key without "=" has the
+// value "", the last one wins. ip= sets the client address ("" or an
+// unparsable one leaves it invalid).
+func request(kind Kind, query string) *Request {
+	req := &Request{Kind: kind}
+	var country, cc string
+	var hasCountry bool
+	for pair := range strings.SplitSeq(query, "&") {
+		if pair == "" {
+			continue
+		}
+		key, value, _ := strings.Cut(pair, "=")
+		switch key {
+		case "repo":
+			req.Repo, req.HasRepo = value, true
+		case "arch":
+			req.Arch, req.HasArch = value, true
+		case "path":
+			req.Path, req.HasPath = value, true
+		case "version":
+			req.Version = value
+		case "country":
+			country, hasCountry = value, true
+		case "cc":
+			cc = value
+		case "protocol":
+			req.Protocol, req.HasProto = value, true
+		case "netblock":
+			req.NoNetblock = value != "1"
+		case "redirect":
+			req.Redirect = true
+		case "time":
+			req.Time = true
+		case "ip":
+			req.Client, _ = netip.ParseAddr(value)
+		}
+	}
+	req.Country = cc
+	if hasCountry {
+		req.Country = country
+	}
+	return req
+}
+
+// resolveQuery resolves one query with a fresh Answer and a seeded rng.
+func resolveQuery(s *snapshot.Snapshot, kind Kind, query string, minimum int, seed uint64) *Answer {
+	a := new(Answer)
+	Resolve(s, request(kind, query), Options{Minimum: minimum}, rand.New(rand.NewPCG(seed, 1)), a)
+	return a
+}
+
+// render writes an answer the way a client sees it, so that tests compare
+// whole answers byte for byte:
+//   - Text: the mirrorlist body (header, newline, one URL a line);
+//   - Redirect: "302 <location>" or "404";
+//   - Message: "<status> <plain|doc>\n<message>";
+//   - Document: "200 <file> <versions>\n" then one line per URL:
+//     "<preference> <location> [private] <url>".
+func render(s *snapshot.Snapshot, a *Answer) string {
+	var b []byte
+	switch a.Form {
+	case Text:
+		b = append(b, a.Header...)
+		b = append(b, '\n')
+		for i := range a.Mirrors {
+			m := &a.Mirrors[i]
+			for j := range m.URLs {
+				b = a.AppendURL(b, s, m, j)
+				b = append(b, '\n')
+			}
+		}
+	case Redirect:
+		b = fmt.Appendf(b, "%d", a.Status)
+		if a.Location != "" {
+			b = fmt.Appendf(b, " %s", a.Location)
+		}
+	case Message:
+		kind := "doc"
+		if a.Plain {
+			kind = "plain"
+		}
+		b = fmt.Appendf(b, "%d %s\n%s", a.Status, kind, a.Message)
+	case Document:
+		b = fmt.Appendf(b, "%d %s %d\n", a.Status, a.File, len(a.Details.Versions))
+		for i := range a.Mirrors {
+			m := &a.Mirrors[i]
+			for j := range m.URLs {
+				b = fmt.Appendf(b, "%d %s ", m.Preference, m.Location)
+				if m.Private {
+					b = append(b, "private "...)
+				}
+				b = a.AppendURL(b, s, m, j)
+				b = append(b, '\n')
+			}
+		}
+	}
+	return string(b)
+}
+
+// expect describes an answer whose lines after the first come in groups of
+// random order: the first line must equal head, then each group's lines must
+// follow as a block, in any order inside the block.
+type expect struct {
+	head   string
+	groups [][]string
+}
+
+// exactly builds an expect whose every line is fixed.
+func exactly(head string, lines ...string) expect {
+	e := expect{head: head}
+	for _, l := range lines {
+		e.groups = append(e.groups, []string{l})
+	}
+	return e
+}
+
+// then adds a group of lines in random order.
+func (e expect) then(lines ...string) expect {
+	e.groups = append(e.groups, lines)
+	return e
+}
+
+// fixed reports whether the expectation is one exact text.
+func (e expect) fixed() bool {
+	for _, g := range e.groups {
+		if len(g) > 1 {
+			return false
+		}
+	}
+	return true
+}
+
+// text is the exact answer of a fixed expectation.
+func (e expect) text() string {
+	var b strings.Builder
+	b.WriteString(e.head + "\n")
+	for _, g := range e.groups {
+		for _, l := range g {
+			b.WriteString(l + "\n")
+		}
+	}
+	return b.String()
+}
+
+// check compares a rendered answer with e.
+func (e expect) check(got string) error {
+	if e.fixed() {
+		if got != e.text() {
+			return fmt.Errorf("got\n%s\nwant\n%s", got, e.text())
+		}
+		return nil
+	}
+	lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
+	if lines[0] != e.head {
+		return fmt.Errorf("head %q, want %q (answer\n%s)", lines[0], e.head, got)
+	}
+	rest := lines[1:]
+	for i, g := range e.groups {
+		if len(rest) < len(g) {
+			return fmt.Errorf("group %d: answer too short\n%s", i, got)
+		}
+		block := slices.Clone(rest[:len(g)])
+		want := slices.Clone(g)
+		slices.Sort(block)
+		slices.Sort(want)
+		if !slices.Equal(block, want) {
+			return fmt.Errorf("group %d: got %q, want (any order) %q; answer\n%s", i, block, want, got)
+		}
+		rest = rest[len(g):]
+	}
+	if len(rest) > 0 {
+		return fmt.Errorf("unexpected lines %q; answer\n%s", rest, got)
+	}
+	return nil
+}
+
+// Host ids and directories of the tiny fixture, shortened for the tables.
+const (
+	osDir      = fixtures.TinyDirOS
+	osRepodata = fixtures.TinyDirOSRepodata
+	osSub      = "/releases/41/Everything/x86_64/os"
+	updSub     = "/updates/41/Everything/x86_64"
+	epelSub    = "/10.1/Everything/x86_64"
+	srcSub     = "/releases/41/Everything/source/tree"
+)
+
+// The tiny hosts' Fedora Linux and EPEL URLs, without the subpath.
+const (
+	de1S  = "https://mirror1.de.example.org/pub/fedora/linux"
+	de1H  = "http://mirror1.de.example.org/pub/fedora/linux"
+	de1R  = "rsync://mirror1.de.example.org/pub/fedora/linux"
+	de2H  = "http://ftp.de2.example.net/fedora/linux"
+	de2F  = "ftp://ftp.de2.example.net/fedora/linux"
+	frS   = "https://miroir.fr.example.org/fedora/linux"
+	frR   = "rsync://miroir.fr.example.org/fedora/linux"
+	usS   = "https://mirror.us.example.com/fedora"
+	usH   = "http://mirror.us.example.com/fedora"
+	asnS  = "https://asn-mirror.us.example.com/pub/fedora/linux/" // sic: trailing slash
+	allS  = "https://allowed.us.example.com/linux"
+	allH  = "http://allowed.us.example.com/linux"
+	caH   = "http://mirror.ca.example.org/fedora/linux"
+	caS   = "https://mirror.ca.example.org/fedora/linux"
+	privS = "https://private.de.example.net/fedora/linux"
+
+	epelDE1S = "https://mirror1.de.example.org/pub/epel"
+	epelFRS  = "https://miroir.fr.example.org/epel"
+	epelUSS  = "https://mirror.us.example.com/epel"
+	epelCAS  = "https://mirror.ca.example.org/epel"
+	epelPriv = "https://private.de.example.net/epel"
+)
+
+// osd is a host's URL for the OS directory, as a directory answer lists it.
+func osd(base string) string { return base + osSub + "/" }
+
+// synthetic builds a snapshot of one repository, synth-1 for x86_64
+// (directory pub/synth, metalink in pub/synth/repodata), carried by public
+// hosts spread over DE, FR, US and CA and by private ones, each with an
+// https, an http and an rsync URL and a bandwidth from 1 to 10,000. A /16
+// netblock in DE (80.1.0.0/16) prefers four hosts and the DE ASN 3320 pins
+// four. It is sized like a current Fedora directory with
+// synthetic(t, 400, 200), and uses the tiny set's GeoIP, routes and
+// continents.
+func synthetic(t testing.TB, public, private int) *snapshot.Snapshot {
+	t.Helper()
+	countries := []string{"DE", "FR", "US", "CA"}
+	ml := &mm.MirrorList{Time: proto.Uint64(fixtures.TinyTime)}
+	var global []int64
+	byCountry := map[string][]int64{}
+	var byHost []*mm.IntRepeatedIntMap
+	for i := range public + private {
+		id := int64(1000 + i)
+		cc := countries[i%len(countries)]
+		var urls []int64
+		for j, scheme := range []string{"https", "http", "rsync"} {
+			u := id*10 + int64(j)
+			urls = append(urls, u)
+			ml.HCUrlCache = append(ml.HCUrlCache, &mm.IntStringMap{
+				Key: proto.Int64(u), Value: proto.String(fmt.Sprintf("%s://m%d.example.org/pub", scheme, id))})
+		}
+		ml.HostCountryCache = append(ml.HostCountryCache, &mm.IntStringMap{Key: proto.Int64(id), Value: proto.String(cc)})
+		ml.HostBandwidthCache = append(ml.HostBandwidthCache, &mm.IntIntMap{Key: proto.Int64(id), Value: proto.Int64(int64(1 + i*397%10000))})
+		byHost = append(byHost, &mm.IntRepeatedIntMap{Key: proto.Int64(id), Value: urls})
+		if i < public {
+			global = append(global, id)
+			byCountry[cc] = append(byCountry[cc], id)
+		}
+	}
+	var bc []*mm.StringRepeatedIntMap
+	for _, cc := range countries {
+		bc = append(bc, &mm.StringRepeatedIntMap{Key: proto.String(cc), Value: byCountry[cc]})
+	}
+	for _, dir := range []string{"pub/synth", "pub/synth/repodata"} {
+		ml.MirrorListCache = append(ml.MirrorListCache, &mm.MirrorListCacheType{
+			Directory: proto.String(dir), Subpath: proto.String(strings.TrimPrefix(dir, "pub/")),
+			Global: global, ByCountry: bc, ByHostId: byHost,
+		})
+	}
+	ml.RepoArchToDirectoryName = []*mm.StringStringMap{{Key: proto.String("synth-1+x86_64"), Value: proto.String("pub/synth")}}
+	ml.FileDetailsCache = []*mm.FileDetailsCacheDirectoryType{{
+		Directory: proto.String("pub/synth/repodata"),
+		FileDetailsCacheFiles: []*mm.FileDetailsCacheFilesType{{
+			Filename: proto.String("repomd.xml"),
+			FileDetails: []*mm.FileDetailsType{
+				{TimeStamp: proto.Uint64(2), Size: proto.Uint64(3), SHA256: proto.String("ab")},
+			},
+		}},
+	}}
+	ml.HostNetblockCache = []*mm.StringRepeatedIntMap{{Key: proto.String("80.1.0.0/16"), Value: []int64{1000, 1004, 1008, 1012}}}
+	ml.HostAsnCache = []*mm.IntRepeatedIntMap{{Key: proto.Int64(3320), Value: []int64{1016, 1020, 1024, 1028}}}
+	data, err := proto.Marshal(ml)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return assemble(t, tiny(t), data)
+}
