@@ -272,9 +272,9 @@ func contains(list []string, s string) bool {
 // the found-via value.
 func TestLogAndFoundVia(t *testing.T) {
 	type want struct {
-		log              bool
-		repo, arch, cc   string
-		foundVia         string
+		log            bool
+		repo, arch, cc string
+		foundVia       string
 	}
 	cases := []struct {
 		name, query string
