@@ -105,13 +105,17 @@ func (r *Reloader) plan(cur *snapshot.Snapshot, pre look, forced bool) (Parts, [
 			return 0, sums, &FileError{Part: in.part, Path: in.path, Err: err}
 		}
 		sums[i] = sum
-		if keep && was.known && was.sum == sum && pre[i].exists() && was.id.info.Size() == pre[i].info.Size() {
+		if keep && was.known && was.sum == sum && sameSize(was.id, pre[i]) {
 			was.id = pre[i] // same bytes under a new inode or time: nothing to rebuild
 			continue
 		}
 		todo |= in.part
 	}
 	return todo, sums, nil
+}
+
+func sameSize(a, b fileID) bool {
+	return a.exists() && b.exists() && a.info.Size() == b.info.Size()
 }
 
 // assemble loads the parts in todo, concurrently, and joins them with the

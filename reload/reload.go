@@ -186,8 +186,8 @@ func (r *Reloader) ReloadNow(ctx context.Context) (Result, error) {
 	r.mu.Unlock()
 
 	res := r.attempt(ctx, true)
-	if err := ctx.Err(); err != nil {
-		return res, err
+	if err := ctx.Err(); err != nil && res.Outcome != Reloaded {
+		return res, err // abandoned, not a failure of the inputs
 	}
 	r.finish(res)
 	return res, res.Err

@@ -130,7 +130,7 @@ func (r *Reloader) settled(ctx context.Context, s *settler) {
 	}
 	defer r.release()
 	res := r.attempt(ctx, s.forced)
-	if ctx.Err() != nil {
+	if ctx.Err() != nil && res.Outcome != Reloaded {
 		return // shutting down: not a failure of the inputs
 	}
 	if errors.Is(res.Err, ErrChangedWhileRead) {
