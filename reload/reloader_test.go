@@ -3,6 +3,7 @@ package reload
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -80,6 +81,37 @@ func TestCoalesceTriggers(t *testing.T) {
 	}
 	if n := slow.most.Load(); n != 1 {
 		t.Errorf("%d builds at once, want 1", n)
+	}
+	// The slow build read a file that changed under it: it was dropped
+	// quietly, and only the build after it reports.
+	if n := e.count(); n != 2 {
+		t.Errorf("%d results after the first load, want 1", n-1)
+	}
+}
+
+// TestChangedWhileRead rewrites the protobuf while a forced build reads it:
+// the build is not published.
+func TestChangedWhileRead(t *testing.T) {
+	e, dir := newDirEnv(t, oldSet(t), nil)
+	slow := newSlowLoader()
+	e.r.load.mirrors = slow.load
+	old := e.holder.Current()
+
+	done := make(chan error, 1)
+	go func() { _, err := e.r.ReloadNow(context.Background()); done <- err }()
+	slow.waitStarted(t)
+	writeRsync(t, dir, fixtures.CacheFile, newSet(t).Snapshot)
+	close(slow.gate)
+	err := <-done
+	if !errors.Is(err, ErrChangedWhileRead) {
+		t.Fatalf("ReloadNow: %v, want ErrChangedWhileRead", err)
+	}
+	mustContain(t, err, fixtures.CacheFile)
+	if e.holder.Current() != old {
+		t.Error("a build of a file that changed while it was read was published")
+	}
+	if st := e.r.Status(); st.Failures != 1 {
+		t.Errorf("Status().Failures = %d, want 1", st.Failures)
 	}
 }
 

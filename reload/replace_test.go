@@ -121,6 +121,17 @@ func TestReplaceKubernetesFlip(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.waitServed(statsOf(t, newSet(t)))
+
+	// A flip gives every file a new inode; when only the GeoIP database
+	// differs, only its part is rebuilt.
+	n := e.count()
+	third := *newSet(t)
+	third.GeoIP = oldSet(t).GeoIP
+	writeK8sVersion(t, dir, "..2026_11_27_12_00_00.3", &third)
+	flipK8s(t, dir, "..2026_11_27_12_00_00.3")
+	if res := e.nextResult(n); res.Outcome != Reloaded || res.Rebuilt != PartGeoIP {
+		t.Errorf("second flip: outcome %v, rebuilt %v (%v); want reloaded, geoip", res.Outcome, res.Rebuilt, res.Err)
+	}
 }
 
 func writeK8sVersion(t *testing.T, dir, version string, set *fixtures.Set) {
