@@ -13,6 +13,13 @@
 // A forced reload (Trigger, which SIGHUP calls, ReloadNow and the HTTP
 // handler) rebuilds every part.
 //
+// What it cannot see: a change to the target of a symlink that points into
+// another directory (only the inputs' own directories are watched; SIGHUP
+// covers that case), and a protobuf cut exactly at a message boundary that
+// still holds at least half the directories and hosts: such a file decodes
+// cleanly, and is only refused if it is caught while still being written
+// (by settling, or by the identity check after the read).
+//
 // Typical wiring:
 //
 //	r, err := reload.New(reload.Config{Paths: paths, Holder: holder, Logger: log})

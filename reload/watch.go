@@ -27,6 +27,10 @@ import (
 // trigger channel (which holds one), and after it they start one more
 // settle interval and at most one more build.
 //
+// An input that is missing once the others have settled is waited for
+// (rsync --delay-updates, a delete-then-copy): it is logged, not counted as
+// a failure, and its reappearance is an event like any other.
+//
 // Right after the watches are set up, Run checks the inputs once, which
 // picks up a change made between the first load and the start of Run.
 func (r *Reloader) Run(ctx context.Context) error {
