@@ -24,10 +24,20 @@ const (
 // and keeps its capacity across calls, so a pooled Answer needs no new
 // memory for it once warmed up.
 type scratch struct {
-	seen      []uint64           // bitset over HostRef: hosts already in order
+	// The directory's carriers, indexed by HostRef for the call: host h
+	// carries the directory if stamp[h] == gen, and its hcurls are then
+	// carrierURLs[carrier[h]]. A new generation per call replaces clearing.
+	gen         uint32
+	stamp       []uint32
+	carrier     []int32
+	carrierURLs [][]snapshot.URLRef
+
+	seen   []uint64 // bitset over HostRef: hosts already in order
+	global []uint64 // bitset over HostRef: the directory's Global list
+
 	order     []snapshot.HostRef // the chosen carriers, distinct, in answer order
 	hits      []netblockHit      // the netblock group before sorting
-	keyed     []keyedHost        // a group being shuffled by weight
+	shuffle   shuffler           // memory of the weighted shuffle
 	countries []string           // the requested countries, sorted and unique
 	protos    []string           // protocol=, sorted and unique
 	urls      []snapshot.URLRef  // backing store of metalink URL lists filtered by protocol=
@@ -35,17 +45,67 @@ type scratch struct {
 	buf       []byte             // a URL being assembled
 }
 
-// reset prepares sc for a snapshot with hosts hosts.
-func (sc *scratch) reset(hosts int) {
-	words := (hosts + 63) / 64
-	if cap(sc.seen) < words {
-		sc.seen = make([]uint64, words)
-	} else {
-		sc.seen = sc.seen[:words]
-		clear(sc.seen)
-	}
+// reset prepares sc for directory d of a snapshot with hosts hosts.
+func (sc *scratch) reset(d *snapshot.Directory, hosts int) {
+	sc.seen = resetBits(sc.seen, hosts)
+	sc.global = sc.global[:0]
 	sc.order, sc.hits, sc.urls = sc.order[:0], sc.hits[:0], sc.urls[:0]
 	sc.countries, sc.protos = sc.countries[:0], sc.protos[:0]
+
+	if len(sc.stamp) < hosts {
+		sc.stamp, sc.carrier, sc.gen = make([]uint32, hosts), make([]int32, hosts), 0
+	}
+	if sc.gen++; sc.gen == 0 { // wrapped: old stamps could match again
+		clear(sc.stamp)
+		sc.gen = 1
+	}
+	carriers, urls := d.Carriers()
+	for i, h := range carriers {
+		sc.stamp[h], sc.carrier[h] = sc.gen, int32(i)
+	}
+	sc.carrierURLs = urls
+}
+
+// resetBits returns a cleared bitset of n bits, reusing b's memory.
+func resetBits(b []uint64, n int) []uint64 {
+	words := (n + 63) / 64
+	if cap(b) < words {
+		return make([]uint64, words)
+	}
+	b = b[:words]
+	clear(b)
+	return b
+}
+
+func hasBit(b []uint64, h snapshot.HostRef) bool { return b[h/64]&(1<<(h%64)) != 0 }
+
+func setBit(b []uint64, h snapshot.HostRef) { b[h/64] |= 1 << (h % 64) }
+
+// urlsOf returns h's hcurls for the directory, and whether h carries it at
+// all.
+func (r *resolver) urlsOf(h snapshot.HostRef) ([]snapshot.URLRef, bool) {
+	sc := r.sc
+	if sc.stamp[h] != sc.gen {
+		return nil, false
+	}
+	return sc.carrierURLs[sc.carrier[h]], true
+}
+
+// carries reports whether h has a ByHostId entry in the directory.
+func (r *resolver) carries(h snapshot.HostRef) bool { return r.sc.stamp[h] == r.sc.gen }
+
+// private reports whether h is missing from the directory's Global list.
+// The list is put in a bitset on first use: one pass over it is cheaper
+// than a binary search per mirror.
+func (r *resolver) private(h snapshot.HostRef) bool {
+	sc := r.sc
+	if len(sc.global) == 0 {
+		sc.global = resetBits(sc.global, len(sc.stamp))
+		for _, g := range r.a.Dir.Global() {
+			setBit(sc.global, g)
+		}
+	}
+	return !hasBit(sc.global, h)
 }
 
 // netblockHit is a netblock group member with the length of the prefix
@@ -70,7 +130,7 @@ func compareHits(a, b netblockHit) int {
 // sc.order ends up as the answer's hosts in answer order.
 func (r *resolver) choose() {
 	sc, req, a := r.sc, r.req, r.a
-	sc.reset(r.m.HostCount())
+	sc.reset(a.Dir, r.m.HostCount())
 	if req.Country != "" {
 		sc.countries = splitSortedUnique(sc.countries, req.Country)
 	}
@@ -102,10 +162,10 @@ func (r *resolver) choose() {
 // netblocks is step 1: the hosts preferred for a HostNetblockCache prefix
 // containing the client, longest prefix first.
 func (r *resolver) netblocks(client netip.Addr) {
-	sc, d, rng := r.sc, r.a.Dir, r.rng
+	sc, rng := r.sc, r.rng
 	r.m.NetblockHosts(client, func(bits int, hosts []snapshot.HostRef) {
 		for _, h := range hosts {
-			if d.Carries(h) {
+			if r.carries(h) {
 				sc.hits = append(sc.hits, netblockHit{bits: bits, key: rng.Uint64(), host: h})
 			}
 		}
@@ -261,9 +321,8 @@ func (r *resolver) usableHosts(limit int) int {
 // add appends the hosts not placed yet that carry the directory to
 // sc.order; with trim, only those that serve the client's country.
 func (r *resolver) add(hosts []snapshot.HostRef, trim bool) {
-	d := r.a.Dir
 	for _, h := range hosts {
-		if r.placed(h) || trim && !r.m.Host(h).Allows(r.clientCountry) || !d.Carries(h) {
+		if hasBit(r.sc.seen, h) || !r.carries(h) || trim && !r.m.Host(h).Allows(r.clientCountry) {
 			continue
 		}
 		r.place(h)
@@ -281,36 +340,23 @@ func (r *resolver) countAllowed(hosts []snapshot.HostRef) int {
 	return n
 }
 
-func (r *resolver) placed(h snapshot.HostRef) bool {
-	return r.sc.seen[h/64]&(1<<(h%64)) != 0
-}
-
 // place appends h to sc.order unless it is there already: a host keeps
 // only its first place.
 func (r *resolver) place(h snapshot.HostRef) {
-	if r.placed(h) {
+	if hasBit(r.sc.seen, h) {
 		return
 	}
-	r.sc.seen[h/64] |= 1 << (h % 64)
+	setBit(r.sc.seen, h)
 	r.sc.order = append(r.sc.order, h)
 }
 
 // weighted shuffles the group sc.order[start:] by bandwidth.
 func (r *resolver) weighted(start int) {
-	group := r.sc.order[start:]
-	if len(group) < 2 {
-		return
-	}
-	keyed := r.sc.keyed[:0]
-	for _, h := range group {
-		keyed = append(keyed, keyedHost{key: float64(r.m.Host(h).Weight), host: h})
-	}
-	weightedOrder(keyed, r.rng)
-	for i := range keyed {
-		group[i] = keyed[i].host
-	}
-	r.sc.keyed = keyed
+	r.sc.shuffle.weighted(r.sc.order[start:], r.weight, r.rng)
 }
+
+// weight is a host's shuffle weight, its bandwidth (at least 1).
+func (r *resolver) weight(h snapshot.HostRef) float64 { return float64(r.m.Host(h).Weight) }
 
 func (r *resolver) headerCountry(cc string) {
 	r.a.Header = append(r.a.Header, "country = "...)

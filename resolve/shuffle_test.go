@@ -3,6 +3,7 @@ package resolve
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -23,6 +24,54 @@ func chiSquare(observed []int, p []float64, n int) float64 {
 	return x
 }
 
+// refs returns the HostRefs 0 to n-1.
+func refs(n int) []snapshot.HostRef {
+	hosts := make([]snapshot.HostRef, n)
+	for i := range hosts {
+		hosts[i] = snapshot.HostRef(i)
+	}
+	return hosts
+}
+
+// weightOf returns a weight function for hosts 0 to len(w)-1.
+func weightOf(w []float64) func(snapshot.HostRef) float64 {
+	return func(h snapshot.HostRef) float64 { return w[h] }
+}
+
+// TestWeightedOrderLargeGroup checks a group of 5,000 hosts, whose indexes
+// take 13 key bits: every host stays, and the heaviest host comes first as
+// often as its weight says (1000 of 5999, chi-square for 1 degree of
+// freedom, 10.83 at 0.001).
+func TestWeightedOrderLargeGroup(t *testing.T) {
+	const n, draws = 5000, 2000
+	weights := make([]float64, n)
+	for i := range weights {
+		weights[i] = 1
+	}
+	weights[1234] = 1000
+	rng := rand.New(rand.NewPCG(9, 9))
+	var sh shuffler
+	heaviest := 0
+	for range draws {
+		hosts := refs(n)
+		sh.weighted(hosts, weightOf(weights), rng)
+		if hosts[0] == 1234 {
+			heaviest++
+		}
+		seen := make([]bool, n)
+		for _, h := range hosts {
+			if seen[h] {
+				t.Fatalf("host %d twice", h)
+			}
+			seen[h] = true
+		}
+	}
+	p := 1000.0 / (n - 1 + 1000)
+	if x := chiSquare([]int{heaviest, draws - heaviest}, []float64{p, 1 - p}, draws); x > 10.83 {
+		t.Errorf("heaviest first %d of %d, want about %.0f: chi-square %.1f", heaviest, draws, p*draws, x)
+	}
+}
+
 // TestWeightedOrderFirstPlace checks that a host comes first with
 // probability weight/total: a chi-square test over 20,000 seeded draws, at
 // a significance of 0.001 (critical value 24.32 for 7 degrees of freedom).
@@ -39,13 +88,11 @@ func TestWeightedOrderFirstPlace(t *testing.T) {
 	rng := rand.New(rand.NewPCG(42, 42))
 	const draws = 20000
 	first := make([]int, len(weights))
-	hosts := make([]keyedHost, len(weights))
+	var sh shuffler
 	for range draws {
-		for i, w := range weights {
-			hosts[i] = keyedHost{key: w, host: snapshot.HostRef(i)}
-		}
-		weightedOrder(hosts, rng)
-		first[hosts[0].host]++
+		hosts := refs(len(weights))
+		sh.weighted(hosts, weightOf(weights), rng)
+		first[hosts[0]]++
 	}
 	if x := chiSquare(first, p, draws); x > 24.32 {
 		t.Errorf("first places %v for weights %v: chi-square %.1f > 24.32", first, weights, x)
@@ -67,13 +114,11 @@ func TestWeightedOrderPermutations(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	const draws = 20000
 	seen := make([]int, len(perms))
-	hosts := make([]keyedHost, 3)
+	var sh shuffler
 	for range draws {
-		for i, w := range weights {
-			hosts[i] = keyedHost{key: w, host: snapshot.HostRef(i)}
-		}
-		weightedOrder(hosts, rng)
-		got := [3]int{int(hosts[0].host), int(hosts[1].host), int(hosts[2].host)}
+		hosts := refs(3)
+		sh.weighted(hosts, weightOf(weights), rng)
+		got := [3]int{int(hosts[0]), int(hosts[1]), int(hosts[2])}
 		for i, perm := range perms {
 			if perm == got {
 				seen[i]++
@@ -91,13 +136,11 @@ func TestWeightedOrderLowWeights(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 3))
 	const draws = 20000
 	first := make([]int, 3)
-	hosts := make([]keyedHost, 3)
+	var sh shuffler
 	for range draws {
-		hosts[0] = keyedHost{key: 0, host: 0}
-		hosts[1] = keyedHost{key: math.NaN(), host: 1}
-		hosts[2] = keyedHost{key: 1, host: 2}
-		weightedOrder(hosts, rng)
-		first[hosts[0].host]++
+		hosts := refs(3)
+		sh.weighted(hosts, weightOf([]float64{0, math.NaN(), 1}), rng)
+		first[hosts[0]]++
 	}
 	if x := chiSquare(first, []float64{1. / 3, 1. / 3, 1. / 3}, draws); x > 13.82 {
 		t.Errorf("first places %v: chi-square %.1f > 13.82", first, x)
@@ -201,4 +244,31 @@ func TestNetblockEqualLengths(t *testing.T) {
 
 func sriMap(key string, ids ...int64) *mm.StringRepeatedIntMap {
 	return &mm.StringRepeatedIntMap{Key: proto.String(key), Value: ids}
+}
+
+// TestRadixSort compares radixSort with slices.Sort on random keys, on
+// keys that share their top bytes, and on keys equal in their top 32 bits.
+func TestRadixSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	gens := map[string]func() uint64{
+		"random":         rng.Uint64,
+		"floats":         func() uint64 { return math.Float64bits(rng.ExpFloat64() / float64(1+rng.IntN(10000))) },
+		"shared top":     func() uint64 { return 0x3ff0_0000_0000_0000 | rng.Uint64()>>20 },
+		"equal top half": func() uint64 { return 0x4000_1234_0000_0000 | rng.Uint64()>>32 },
+		"few values":     func() uint64 { return uint64(rng.IntN(3)) << 40 },
+	}
+	for name, gen := range gens {
+		for _, n := range []int{1, 2, 63, 64, 65, 400, 5000} {
+			keys := make([]uint64, n)
+			for i := range keys {
+				keys[i] = gen()
+			}
+			want := slices.Clone(keys)
+			slices.Sort(want)
+			radixSort(keys, make([]uint64, n))
+			if !slices.Equal(keys, want) {
+				t.Errorf("%s, %d keys: not sorted", name, n)
+			}
+		}
+	}
 }

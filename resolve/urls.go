@@ -12,12 +12,12 @@ import (
 // mirrorlist. Hosts left without a URL are dropped; the others get the
 // metalink preference 100, 99, ... never below 1.
 func (r *resolver) buildMirrors() {
-	a, d := r.a, r.a.Dir
+	a := r.a
 	filter := len(r.sc.protos) > 0 && r.anyMatchesProtocol()
 	one := r.req.Kind == Mirrorlist
 	pref := 100
 	for _, h := range r.sc.order {
-		urls, _ := d.URLs(h)
+		urls, _ := r.urlsOf(h)
 		switch {
 		case one:
 			urls = r.pickOne(urls, filter)
@@ -31,7 +31,7 @@ func (r *resolver) buildMirrors() {
 			Host:       h,
 			URLs:       urls,
 			Preference: pref,
-			Private:    !d.InGlobal(h),
+			Private:    r.private(h),
 			Location:   r.m.Host(h).Country,
 		})
 		pref = max(pref-1, 1)
@@ -52,7 +52,7 @@ func (r *resolver) anyMatchesProtocol() bool {
 // matchesProtocol reports whether h has a URL for the directory whose
 // scheme protocol= names.
 func (r *resolver) matchesProtocol(h snapshot.HostRef) bool {
-	urls, _ := r.a.Dir.URLs(h)
+	urls, _ := r.urlsOf(h)
 	for _, u := range urls {
 		if hasScheme(r.m.URL(u), r.sc.protos) {
 			return true
