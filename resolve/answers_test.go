@@ -2,6 +2,7 @@ package resolve
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -405,6 +406,36 @@ func TestProtocolLimitMirrorlist(t *testing.T) {
 		a := resolveQuery(s, Mirrorlist, query+c.protocol, 5, 1)
 		if got := render(s, a); got != c.want {
 			t.Errorf("%q:\ngot\n%s\nwant\n%s", c.protocol, got, c.want)
+		}
+	}
+}
+
+// TestResetReleasesSnapshot checks that Reset leaves nothing in an Answer
+// that points into the snapshot, so that a pooled Answer does not keep a
+// replaced snapshot alive.
+func TestResetReleasesSnapshot(t *testing.T) {
+	s := tinySnapshot(t, nil)
+	var a Answer
+	Resolve(s, request(Metalink, fedora41+ipDENet+"&country=global"), Options{Minimum: 5}, rand.New(rand.NewPCG(1, 1)), &a)
+	if len(a.Mirrors) == 0 {
+		t.Fatal("no mirrors")
+	}
+	a.Reset()
+	if a.Dir != nil || a.Details != nil || len(a.Mirrors) != 0 || len(a.Header) != 0 {
+		t.Errorf("Reset left answer fields: %+v", a)
+	}
+	for i, m := range a.Mirrors[:cap(a.Mirrors)] {
+		if m.URLs != nil || m.Location != "" {
+			t.Errorf("mirror %d kept after Reset: %+v", i, m)
+		}
+	}
+	sc := &a.scratch
+	if sc.carrierURLs != nil {
+		t.Error("Reset kept the directory's carrier URLs")
+	}
+	for _, s := range slices.Concat(sc.countries[:cap(sc.countries)], sc.protos[:cap(sc.protos)]) {
+		if s != "" {
+			t.Errorf("Reset kept request string %q", s)
 		}
 	}
 }

@@ -43,9 +43,13 @@ func Resolve(s *snapshot.Snapshot, req *Request, opt Options, rng *rand.Rand, a 
 	r.answer()
 }
 
-// Reset clears a for reuse, keeping the capacity of its slices.
+// Reset clears a for reuse, keeping the capacity of its slices. It drops
+// every reference into the snapshot the answer came from, so that an Answer
+// kept in a pool does not keep a replaced snapshot alive.
 func (a *Answer) Reset() {
+	clear(a.Mirrors) // the elements past len are zero already
 	header, mirrors, sc := a.Header[:0], a.Mirrors[:0], a.scratch
+	sc.release()
 	*a = Answer{Header: header, Mirrors: mirrors, scratch: sc}
 }
 

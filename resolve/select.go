@@ -47,10 +47,10 @@ type scratch struct {
 
 // reset prepares sc for directory d of a snapshot with hosts hosts.
 func (sc *scratch) reset(d *snapshot.Directory, hosts int) {
+	sc.release()
 	sc.seen = resetBits(sc.seen, hosts)
 	sc.global = sc.global[:0]
 	sc.order, sc.hits, sc.urls = sc.order[:0], sc.hits[:0], sc.urls[:0]
-	sc.countries, sc.protos = sc.countries[:0], sc.protos[:0]
 
 	if len(sc.stamp) < hosts {
 		sc.stamp, sc.carrier, sc.gen = make([]uint32, hosts), make([]int32, hosts), 0
@@ -64,6 +64,15 @@ func (sc *scratch) reset(d *snapshot.Directory, hosts int) {
 		sc.stamp[h], sc.carrier[h] = sc.gen, int32(i)
 	}
 	sc.carrierURLs = urls
+}
+
+// release drops what sc holds of the last call's snapshot and request,
+// keeping the memory.
+func (sc *scratch) release() {
+	sc.carrierURLs = nil
+	clear(sc.countries)
+	clear(sc.protos)
+	sc.countries, sc.protos = sc.countries[:0], sc.protos[:0]
 }
 
 // resetBits returns a cleared bitset of n bits, reusing b's memory.
@@ -212,6 +221,7 @@ func (r *resolver) requestedCountries() {
 			found += r.countAllowed(d.Global())
 			r.headerCountry("global")
 			r.add(d.Global(), true)
+			continue // no country is called GLOBAL: skip the lookup
 		}
 		if hosts := d.ByCountry(strings.ToUpper(cc)); len(hosts) > 0 {
 			found += len(hosts)
