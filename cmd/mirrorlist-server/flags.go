@@ -1,0 +1,122 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
+)
+
+// options are the parsed command line.
+type options struct {
+	listen  string
+	port    uint16
+	minimum int
+	paths   snapshot.Paths
+	logPath string // the access log; "" disables it
+
+	// New flags (the production server has none of these).
+	demo            bool
+	logLevel        string
+	logFormat       string
+	shutdownTimeout time.Duration
+
+	logPathSet bool // --log was given explicitly
+	help       bool
+}
+
+// newFlagSet defines the flags of protocol.md section 9, with the same
+// names, shorthands and defaults as the production server, plus this
+// server's own. It fills o.
+func newFlagSet(o *options) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("mirrorlist-server", pflag.ContinueOnError)
+	fs.SortFlags = false
+	fs.StringVar(&o.listen, "listen", "127.0.0.1", "the `ADDRESS` to listen on")
+	fs.Uint16Var(&o.port, "port", 3000, "the `PORT` to listen on")
+	fs.IntVarP(&o.minimum, "minimum", "m", 5, "the `NUMBER` of mirrors below which the global list is added")
+	fs.StringVarP(&o.paths.Cache, "cache", "c", "/var/lib/mirrormanager/mirrorlist_cache.proto", "the protobuf snapshot `FILE`")
+	fs.StringVarP(&o.paths.Netblocks, "global_netblocks", "g", "/var/lib/mirrormanager/global_netblocks.txt", "the global netblocks `FILE` (prefix to ASN)")
+	fs.StringVar(&o.paths.Continents, "cccsv", "/var/lib/mirrormanager/country_continent.csv", "the country to continent CSV `FILE`")
+	fs.StringVar(&o.paths.GeoIP, "geoip", "/usr/share/GeoIP/GeoLite2-Country.mmdb", "the GeoIP2 country database `FILE`")
+	fs.StringVarP(&o.logPath, "log", "l", "/var/log/mirrormanager/mirrorlist.log", "the access log `FILE` for statistics (empty: no access log)")
+	var internet2 string
+	fs.StringVarP(&internet2, "internet2_netblocks", "i", "", "the Internet2 netblocks `FILE`: deprecated, accepted and ignored")
+	fs.BoolVar(&o.demo, "demo", false, "serve the built-in small fixture set instead of the input files")
+	fs.StringVar(&o.logLevel, "log-level", "info", "server log `LEVEL`: debug, info, warn or error (debug logs every request)")
+	fs.StringVar(&o.logFormat, "log-format", "json", "server log `FORMAT`: json or console")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "the `DURATION` to wait for requests in flight on SIGTERM or SIGINT")
+	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
+	return fs
+}
+
+// parseFlags parses args into options. With --help it returns the options
+// with help set and no error.
+func parseFlags(args []string) (*options, *pflag.FlagSet, error) {
+	o := new(options)
+	fs := newFlagSet(o)
+	fs.SetOutput(io.Discard) // run prints errors and usage itself
+	if err := fs.Parse(args); err != nil {
+		return nil, fs, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fs, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	o.logPathSet = fs.Changed("log")
+	if err := o.validate(); err != nil {
+		return nil, fs, err
+	}
+	return o, fs, nil
+}
+
+// validate checks the values of the new flags; the production flags take
+// any value, as they always did.
+func (o *options) validate() error {
+	switch o.logLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel)
+	}
+	switch o.logFormat {
+	case "json", "console":
+	default:
+		return fmt.Errorf("--log-format %q: want json or console", o.logFormat)
+	}
+	if o.shutdownTimeout < 0 {
+		return fmt.Errorf("--shutdown-timeout %v: must not be negative", o.shutdownTimeout)
+	}
+	return nil
+}
+
+// checkInputs reports every input file that cannot be opened for reading,
+// each with its flag, so that a start-up failure names all the files to fix
+// at once rather than whichever the parallel load tripped over first.
+func checkInputs(p snapshot.Paths) error {
+	inputs := []struct{ flag, path string }{
+		{"--cache", p.Cache},
+		{"--geoip", p.GeoIP},
+		{"--global_netblocks", p.Netblocks},
+		{"--cccsv", p.Continents},
+	}
+	var errs []error
+	for _, in := range inputs {
+		f, err := os.Open(in.path)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", in.flag, err))
+			continue
+		}
+		f.Close()
+	}
+	return errors.Join(errs...)
+}
+
+// usage writes the help text.
+func usage(w io.Writer, fs *pflag.FlagSet) {
+	fmt.Fprintf(w, "Usage: mirrorlist-server [OPTIONS]\n\n"+
+		"Answers Fedora mirrorlist and metalink requests from MirrorManager's snapshot.\n\n"+
+		"Options:\n%s", fs.FlagUsages())
+}
