@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
-	"sort"
 )
 
 // interned deduplicates the per-directory host lists while a snapshot is
@@ -63,38 +62,38 @@ func (in *interned) internURLs(urls []URLRef) []URLRef {
 	return shared
 }
 
-// internCountries returns the shared table equal to t; the key encodes the
-// countries in code order with their lists.
-func (in *interned) internCountries(t *countryTable) *countryTable {
-	ccs := make([]string, 0, len(t.byCountry))
-	for cc := range t.byCountry {
-		ccs = append(ccs, cc)
-	}
-	sort.Strings(ccs)
+// internCountries returns the shared table with these countries (sorted,
+// distinct) and their interned lists, building it only when it is new.
+func (in *interned) internCountries(ccs []string, lists [][]HostRef) *countryTable {
 	in.scratch = in.scratch[:0]
-	for _, cc := range ccs {
+	for i, cc := range ccs {
 		in.scratch = append(in.scratch, cc...)
 		in.scratch = append(in.scratch, 0)
-		in.scratch = appendRefs(in.scratch, t.byCountry[cc])
+		in.scratch = appendRefs(in.scratch, lists[i])
 		in.scratch = append(in.scratch, 0xff)
 	}
 	if shared, ok := in.countries[string(in.scratch)]; ok {
 		return shared
 	}
+	t := &countryTable{byCountry: make(map[string][]HostRef, len(ccs))}
+	for i, cc := range ccs {
+		t.byCountry[cc] = lists[i]
+	}
 	in.countries[string(in.scratch)] = t
 	return t
 }
 
-// internCarriers sorts cs by host, merges duplicate hosts, and returns the
-// shared table with that content.
-func (in *interned) internCarriers(cs []carrier) *carrierTable {
+// internCarriers sorts cs by host, keeps the first entry of a host listed
+// twice, and returns the shared table with that content; urls holds the
+// hcurls that cs's entries point into.
+func (in *interned) internCarriers(cs []carrier, urls []URLRef) *carrierTable {
 	slices.SortStableFunc(cs, func(a, b carrier) int { return int(a.host) - int(b.host) })
 	cs = slices.CompactFunc(cs, func(a, b carrier) bool { return a.host == b.host })
 	in.scratch = in.scratch[:0]
 	for _, c := range cs {
 		in.scratch = binary.AppendUvarint(in.scratch, uint64(c.host))
-		in.scratch = binary.AppendUvarint(in.scratch, uint64(len(c.urls)))
-		for _, u := range c.urls {
+		in.scratch = binary.AppendUvarint(in.scratch, uint64(c.end-c.start))
+		for _, u := range urls[c.start:c.end] {
 			in.scratch = binary.AppendUvarint(in.scratch, uint64(u))
 		}
 	}
@@ -105,7 +104,7 @@ func (in *interned) internCarriers(cs []carrier) *carrierTable {
 	t := &carrierTable{hosts: make([]HostRef, len(cs)), urls: make([][]URLRef, len(cs))}
 	for i, c := range cs {
 		t.hosts[i] = c.host
-		t.urls[i] = in.internURLs(c.urls)
+		t.urls[i] = in.internURLs(urls[c.start:c.end])
 	}
 	in.carriers[key] = t
 	return t

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/gaissmai/bart"
@@ -195,13 +197,22 @@ func (m *Mirrors) NetblockHosts(addr netip.Addr, fn func(bits int, hosts []HostR
 	}
 }
 
-// LoadMirrors reads and indexes the protobuf snapshot at path.
+// LoadMirrors reads and indexes the protobuf snapshot at path. The file is
+// streamed, not read whole: see BuildMirrors.
 func LoadMirrors(ctx context.Context, path string) (*Mirrors, error) {
-	data, err := readNonEmpty(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err // *PathError names the file
+	}
+	defer f.Close()
+	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
-	m, err := BuildMirrors(ctx, data)
+	if fi.Size() == 0 {
+		return nil, fmt.Errorf("%s: file is empty", path)
+	}
+	m, err := buildMirrors(ctx, f, fi.Size())
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %s: %w", path, err)
 	}
@@ -209,36 +220,50 @@ func LoadMirrors(ctx context.Context, path string) (*Mirrors, error) {
 }
 
 // BuildMirrors indexes a protobuf snapshot held in memory.
-//
-// The file is walked field by field and each top-level element is decoded
-// on its own and indexed at once, instead of decoding the whole MirrorList:
-// the ~40,000 directory messages of a Fedora snapshot never exist together,
-// which keeps the peak memory of a load close to the index it produces.
 func BuildMirrors(ctx context.Context, data []byte) (*Mirrors, error) {
+	if len(data) == 0 {
+		return nil, errors.New("snapshot is empty")
+	}
+	return buildMirrors(ctx, bytes.NewReader(data), int64(len(data)))
+}
+
+// buildMirrors reads the snapshot in two streaming passes over the same
+// open file: first everything but the directories, so that hosts and hcurls
+// are known whatever the field order, then the directories, each decoded
+// into reused scratch space and indexed at once. The ~40,000 directory
+// messages of a Fedora snapshot never exist as objects, and the file is
+// never whole in memory, which keeps the peak of a load close to the index
+// it produces.
+func buildMirrors(ctx context.Context, r io.ReadSeeker, size int64) (*Mirrors, error) {
 	b := newBuilder()
-	// Pass 1: everything but the directories, so that hosts and hcurls are
-	// known when the directories are indexed, whatever the field order.
-	if err := walk(data, func(num protowire.Number, typ protowire.Type, v []byte, u uint64) error {
-		if num == 16 {
+	err := eachRecord(ctx, r, size, func(num protowire.Number) bool { return num != 16 }, func(rec record) error {
+		if rec.num == 16 {
 			return nil
 		}
-		return b.topField(num, typ, v, u)
-	}); err != nil {
+		return b.topField(rec.num, rec.typ, rec.v, rec.u)
+	})
+	if err != nil {
 		return nil, err
 	}
 	if !b.haveTime {
-		return nil, errors.New("required field Time missing")
+		return nil, errors.New("required field Time not set")
 	}
-	n := 0
-	if err := walk(data, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
-		if num != 16 {
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	err = eachRecord(ctx, r, size, func(num protowire.Number) bool { return num == 16 }, func(rec record) error {
+		if rec.num != 16 {
 			return nil
 		}
-		if n++; n%1024 == 0 && ctx.Err() != nil {
-			return ctx.Err()
+		if rec.typ != protowire.BytesType {
+			return fmt.Errorf("MirrorListCache at offset %d has wire type %d", rec.off, rec.typ)
 		}
-		return b.directory(v)
-	}); err != nil {
+		if err := b.directory(rec.v); err != nil {
+			return fmt.Errorf("offset %d: %w", rec.off, err)
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	if len(b.m.directories) == 0 {
@@ -247,42 +272,25 @@ func BuildMirrors(ctx context.Context, data []byte) (*Mirrors, error) {
 	return b.finish(), nil
 }
 
-// walk calls fn for every top-level field of a message: v holds the bytes of
-// a length-delimited field, u the value of a varint or fixed field.
-func walk(data []byte, fn func(num protowire.Number, typ protowire.Type, v []byte, u uint64) error) error {
-	for off := 0; off < len(data); {
-		num, typ, n := protowire.ConsumeTag(data[off:])
-		if n < 0 {
-			return fmt.Errorf("offset %d: %w", off, protowire.ParseError(n))
+// eachRecord calls fn for every top-level field of the stream; keep says
+// which length-delimited fields are read rather than skipped.
+func eachRecord(ctx context.Context, r io.Reader, size int64, keep func(protowire.Number) bool, fn func(record) error) error {
+	rr := newRecordReader(r, size)
+	for n := 0; ; n++ {
+		if n%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
 		}
-		off += n
-		var (
-			v []byte
-			u uint64
-		)
-		switch typ {
-		case protowire.BytesType:
-			v, n = protowire.ConsumeBytes(data[off:])
-		case protowire.VarintType:
-			u, n = protowire.ConsumeVarint(data[off:])
-		case protowire.Fixed64Type:
-			u, n = protowire.ConsumeFixed64(data[off:])
-		case protowire.Fixed32Type:
-			var u32 uint32
-			u32, n = protowire.ConsumeFixed32(data[off:])
-			u = uint64(u32)
-		default:
-			n = protowire.ConsumeFieldValue(num, typ, data[off:])
+		rec, err := rr.next(keep)
+		if err == io.EOF {
+			return nil
 		}
-		if n < 0 {
-			return fmt.Errorf("field %d at offset %d: %w", num, off, protowire.ParseError(n))
+		if err != nil {
+			return err
 		}
-		off += n
-		if err := fn(num, typ, v, u); err != nil {
-			return fmt.Errorf("field %d at offset %d: %w", num, off-n, err)
+		if err := fn(rec); err != nil {
+			return err
 		}
 	}
-	return nil
 }
 
 func readNonEmpty(path string) ([]byte, error) {
@@ -306,16 +314,30 @@ type builder struct {
 	interned
 	warn warnings
 
+	strings map[string]string // interned subpaths and country codes
+
 	// scratch, reused for every directory
-	dir      mm.MirrorListCacheType
-	refs     []HostRef
-	key      []byte
-	carriers []carrier
+	dir         dirMessage
+	refs        []HostRef
+	ids         []int64
+	countries   []countryList
+	countryKeys []string
+	countryRefs [][]HostRef
+	carriers    []carrier
+	urls        []URLRef
 }
 
+// countryList is one ByCountry entry while a directory is indexed.
+type countryList struct {
+	cc  string
+	ids []int64
+}
+
+// carrier is one ByHostId entry while a directory is indexed: its hcurls
+// are urls[start:end] of the builder's scratch.
 type carrier struct {
-	host HostRef
-	urls []URLRef
+	host       HostRef
+	start, end int
 }
 
 func newBuilder() *builder {
@@ -334,6 +356,7 @@ func newBuilder() *builder {
 		urlRef:   make(map[int64]URLRef),
 		files:    make(map[string]map[string]*File),
 		interned: newInterned(),
+		strings:  make(map[string]string),
 	}
 }
 
@@ -549,23 +572,36 @@ func (b *builder) hostNetblock(v []byte) error {
 // directory indexes one MirrorListCacheType message.
 func (b *builder) directory(v []byte) error {
 	d := &b.dir
-	if err := (proto.UnmarshalOptions{}).Unmarshal(v, d); err != nil {
+	if err := d.decode(v); err != nil {
 		return fmt.Errorf("MirrorListCache: %w", err)
 	}
-	name := d.GetDirectory()
+	name := string(d.name)
 	if _, dup := b.m.directories[name]; dup {
 		b.warn.add("MirrorListCache: duplicate directory %q (last one wins)", name)
 	}
-	entry := &Directory{
+	b.m.directories[name] = &Directory{
 		Name:      name,
-		Subpath:   d.GetSubpath(),
-		global:    b.hostList(d.GetGlobal()),
-		countries: b.countryTable(d.GetByCountry()),
-		carriers:  b.carrierTable(name, d.GetByHostId()),
+		Subpath:   b.internString(d.subpath),
+		global:    b.hostList(d.global),
+		countries: b.countryTable(d),
+		carriers:  b.carrierTable(name, d),
 		files:     b.files[name],
 	}
-	b.m.directories[name] = entry
 	return nil
+}
+
+// internString returns a shared copy of s: subpaths and country codes
+// repeat across thousands of directories.
+func (b *builder) internString(s []byte) string {
+	if len(s) == 0 {
+		return ""
+	}
+	if shared, ok := b.strings[string(s)]; ok {
+		return shared
+	}
+	shared := string(s)
+	b.strings[shared] = shared
+	return shared
 }
 
 // hostList maps ids to refs, sorts and de-duplicates them, and interns the
@@ -579,31 +615,49 @@ func (b *builder) hostList(ids []int64) []HostRef {
 	return b.internRefs(b.refs)
 }
 
-func (b *builder) countryTable(entries []*mm.StringRepeatedIntMap) *countryTable {
-	t := &countryTable{byCountry: make(map[string][]HostRef, len(entries))}
-	for _, e := range entries {
-		cc := strings.ToUpper(e.GetKey())
-		refs := b.hostList(append(e.GetValue(), hostIDs(t.byCountry[cc], b.m.hosts)...))
-		t.byCountry[cc] = refs
+// countryTable interns the directory's ByCountry. Country codes are
+// upper-cased; a code listed twice has its lists merged.
+func (b *builder) countryTable(d *dirMessage) *countryTable {
+	b.countries = b.countries[:0]
+	for _, e := range d.countries {
+		cc := b.internString(bytes.ToUpper(e.key))
+		b.countries = append(b.countries, countryList{cc: cc, ids: d.ids[e.start:e.end]})
 	}
-	return b.internCountries(t)
+	slices.SortStableFunc(b.countries, func(x, y countryList) int { return strings.Compare(x.cc, y.cc) })
+	b.countryKeys = b.countryKeys[:0]
+	b.countryRefs = b.countryRefs[:0]
+	for i := 0; i < len(b.countries); {
+		j := i
+		ids := b.ids[:0]
+		for ; j < len(b.countries) && b.countries[j].cc == b.countries[i].cc; j++ {
+			ids = append(ids, b.countries[j].ids...)
+		}
+		b.ids = ids
+		b.countryKeys = append(b.countryKeys, b.countries[i].cc)
+		b.countryRefs = append(b.countryRefs, b.hostList(ids))
+		i = j
+	}
+	return b.internCountries(b.countryKeys, b.countryRefs)
 }
 
-func (b *builder) carrierTable(dir string, entries []*mm.IntRepeatedIntMap) *carrierTable {
+// carrierTable interns the directory's ByHostId, dropping (with a warning)
+// hcurl ids that HCUrlCache does not have.
+func (b *builder) carrierTable(dir string, d *dirMessage) *carrierTable {
 	b.carriers = b.carriers[:0]
-	for _, e := range entries {
-		var urls []URLRef
-		for _, id := range e.GetValue() {
+	b.urls = b.urls[:0]
+	for _, e := range d.hosts {
+		start := len(b.urls)
+		for _, id := range d.ids[e.start:e.end] {
 			u, ok := b.urlRef[id]
 			if !ok {
 				b.warn.add("directory %s: hcurl id %d not in HCUrlCache (URL dropped)", dir, id)
 				continue
 			}
-			urls = append(urls, u)
+			b.urls = append(b.urls, u)
 		}
-		b.carriers = append(b.carriers, carrier{host: b.ref(e.GetKey()), urls: urls})
+		b.carriers = append(b.carriers, carrier{host: b.ref(e.intKey), start: start, end: len(b.urls)})
 	}
-	return b.internCarriers(b.carriers)
+	return b.internCarriers(b.carriers, b.urls)
 }
 
 // finish completes the index once every field has been read.
@@ -634,17 +688,6 @@ func (b *builder) finish() *Mirrors {
 	m.stats.Warnings = b.warn.list()
 	m.stats.WarningCount = b.warn.count()
 	return m
-}
-
-func hostIDs(refs []HostRef, hosts []Host) []int64 {
-	if len(refs) == 0 {
-		return nil
-	}
-	ids := make([]int64, len(refs))
-	for i, r := range refs {
-		ids[i] = hosts[r].ID
-	}
-	return ids
 }
 
 // parsePrefixOrAddr parses a CIDR prefix or a bare address (as a /32 or

@@ -1,11 +1,14 @@
 package snapshot
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
+	"os"
 	"strconv"
 
 	"github.com/gaissmai/bart"
@@ -26,13 +29,15 @@ func (r *Routes) Lookup(addr netip.Addr) (uint32, bool) { return r.table.Lookup(
 // Len returns the number of routes in the table.
 func (r *Routes) Len() int { return r.count }
 
-// LoadRoutes reads the global netblocks file at path.
+// LoadRoutes reads the global netblocks file at path, streaming it line by
+// line: at Fedora's million routes the file is 22 MB that need not be held.
 func LoadRoutes(ctx context.Context, path string) (*Routes, error) {
-	data, err := readNonEmpty(path)
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, err // *PathError names the file
 	}
-	r, err := ParseRoutes(ctx, data)
+	defer f.Close()
+	r, err := parseRoutes(ctx, f)
 	if err != nil {
 		return nil, fmt.Errorf("netblocks %s: %w", path, err)
 	}
@@ -43,16 +48,21 @@ func LoadRoutes(ctx context.Context, path string) (*Routes, error) {
 // routes are skipped (and counted in one warning); a file without a single
 // usable route is an error, since it is surely not a netblocks file.
 func ParseRoutes(ctx context.Context, data []byte) (*Routes, error) {
+	return parseRoutes(ctx, bytes.NewReader(data))
+}
+
+func parseRoutes(ctx context.Context, in io.Reader) (*Routes, error) {
 	r := &Routes{table: new(bart.Table[uint32])}
-	for line := 0; len(data) > 0; line++ {
-		var text []byte
-		text, data, _ = bytes.Cut(data, []byte{'\n'})
-		if line%65536 == 0 && ctx.Err() != nil {
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 64<<10), 64<<10)
+	lines := 0
+	for ; sc.Scan(); lines++ {
+		if lines%65536 == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		pfx, asn, ok := parseRoute(text)
+		pfx, asn, ok := parseRoute(sc.Bytes())
 		if !ok {
-			if len(bytes.TrimSpace(text)) > 0 {
+			if len(bytes.TrimSpace(sc.Bytes())) > 0 {
 				r.skipped++
 			}
 			continue
@@ -60,7 +70,13 @@ func ParseRoutes(ctx context.Context, data []byte) (*Routes, error) {
 		r.table.Insert(pfx, asn)
 		r.count++
 	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("line %d: %w", lines+1, err)
+	}
 	if r.count == 0 {
+		if lines == 0 {
+			return nil, errors.New("file is empty")
+		}
 		return nil, errors.New("no usable route (expected lines like \"134.108.0.0/16 553\")")
 	}
 	if r.skipped > 0 {
@@ -71,15 +87,20 @@ func ParseRoutes(ctx context.Context, data []byte) (*Routes, error) {
 
 // parseRoute parses one "PREFIX ASN" line.
 func parseRoute(line []byte) (netip.Prefix, uint32, bool) {
-	fields := bytes.Fields(line)
-	if len(fields) != 2 {
+	line = bytes.TrimSpace(line)
+	sep := bytes.IndexAny(line, " \t")
+	if sep < 0 {
 		return netip.Prefix{}, 0, false
 	}
-	pfx, err := parsePrefixOrAddr(string(fields[0]))
+	prefix, asnText := line[:sep], bytes.TrimLeft(line[sep:], " \t")
+	if bytes.IndexAny(asnText, " \t") >= 0 {
+		return netip.Prefix{}, 0, false
+	}
+	pfx, err := parsePrefixOrAddr(string(prefix))
 	if err != nil || pfx.Bits() == 0 {
 		return netip.Prefix{}, 0, false
 	}
-	asn, err := strconv.ParseUint(string(fields[1]), 10, 32)
+	asn, err := strconv.ParseUint(string(asnText), 10, 32)
 	if err != nil {
 		return netip.Prefix{}, 0, false
 	}
