@@ -118,7 +118,10 @@ func TestLoadRejects(t *testing.T) {
 	}{
 		{"empty cache", func(in *inputs) { in.cache = nil }, []string{"mirrorlist_cache.proto", "empty"}},
 		{"garbage cache", func(in *inputs) { in.cache = []byte("\xff\xff\xff\xff not protobuf") }, []string{"mirrorlist_cache.proto"}},
-		{"cache cut mid-field", func(in *inputs) { in.cache = full[:len(full)-3] }, []string{"mirrorlist_cache.proto"}},
+		{"cache cut mid-field", func(in *inputs) { in.cache = full[:len(full)-3] }, []string{"mirrorlist_cache.proto", "runs past the end"}},
+		{"cache cut inside a tag", func(in *inputs) { in.cache = append(append([]byte{}, full...), 0x82) }, []string{"mirrorlist_cache.proto", "unexpected EOF"}},
+		{"cache with a length past the end", func(in *inputs) { in.cache = append(append([]byte{}, full...), 0x82, 0x01, 0xff, 0xff, 0x03) }, []string{"mirrorlist_cache.proto", "past the end"}},
+		{"cache with a group", func(in *inputs) { in.cache = append(append([]byte{}, full...), 0x0b) }, []string{"mirrorlist_cache.proto", "wire type"}},
 		{"no directories", func(in *inputs) { in.cache = noDirsBytes }, []string{"mirrorlist_cache.proto", "no directories"}},
 		{"no time", func(in *inputs) { in.cache = noTimeBytes }, []string{"mirrorlist_cache.proto", "Time"}},
 		{"empty mmdb", func(in *inputs) { in.geoip = nil }, []string{"GeoLite2-Country.mmdb", "empty"}},
