@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -8,17 +9,41 @@ import (
 
 // clientAddr picks the client address of a request (protocol.md section
 // 3.4): a non-empty ip= value; else the last element of X-Forwarded-For,
-// the one the trusted front end added; else the connection's remote
-// address. The zero Addr means the chosen text does not parse, which
-// resolve turns into the "Cannot parse client IP address" answer.
-func clientAddr(ip string, header http.Header, remote string) netip.Addr {
+// the one the trusted front end added, if the connection's peer may set
+// it; else the connection's remote address. The zero Addr means the chosen
+// text does not parse, which resolve turns into the "Cannot parse client
+// IP address" answer.
+func clientAddr(ip string, header http.Header, remote string, proxies trustedProxies) netip.Addr {
 	if ip != "" {
 		return parseAddr(ip)
+	}
+	peer := parseRemote(remote)
+	if !proxies.trusts(peer) {
+		return peer
 	}
 	if xff, ok := lastForwardedFor(header); ok {
 		return parseAddr(xff)
 	}
-	return parseRemote(remote)
+	return peer
+}
+
+// trustedProxies are the peers whose X-Forwarded-For is believed. Nil
+// trusts every peer, as the production server does (it always runs behind
+// its proxies); a non-nil empty list trusts none.
+type trustedProxies []netip.Prefix
+
+// trusts reports whether X-Forwarded-For from peer is honoured. An
+// unparsable peer is trusted only when every peer is.
+func (t trustedProxies) trusts(peer netip.Addr) bool {
+	if t == nil {
+		return true
+	}
+	for _, p := range t {
+		if p.Contains(peer) {
+			return true
+		}
+	}
+	return false
 }
 
 // lastForwardedFor returns the last element of the last X-Forwarded-For
@@ -61,3 +86,45 @@ func parseAddr(s string) netip.Addr {
 }
 
 func normalize(a netip.Addr) netip.Addr { return a.WithZone("").Unmap() }
+
+// ParseTrustedProxies parses the --trusted-proxies list: CIDR prefixes,
+// or bare addresses meaning a /32 or /128. IPv4-mapped IPv6 forms are
+// taken as the IPv4 ones, as client addresses are. Empty elements are
+// skipped; a non-nil list comes back even when every element was empty, so
+// that "--trusted-proxies=" trusts no peer.
+func ParseTrustedProxies(list []string) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(list))
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		p, err := parsePrefix(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// parsePrefix parses a CIDR prefix or a bare address, masked and
+// unmapped.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if !strings.Contains(s, "/") {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("trusted proxy %q: %w", s, err)
+		}
+		a = normalize(a)
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("trusted proxy %q: %w", s, err)
+	}
+	if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+	}
+	return p.Masked(), nil
+}

@@ -1,9 +1,15 @@
 package httpapi
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"testing"
+
+	"github.com/mirrorlist-go/mirrorlist-server/fixtures"
+	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
 
 func TestClientAddr(t *testing.T) {
@@ -43,7 +49,7 @@ func TestClientAddr(t *testing.T) {
 			for _, v := range tt.xff {
 				h.Add("X-Forwarded-For", v)
 			}
-			got := clientAddr(tt.ip, h, tt.remote)
+			got := clientAddr(tt.ip, h, tt.remote, nil)
 			if tt.want == "" {
 				if got.IsValid() {
 					t.Errorf("got %v, want an invalid address", got)
@@ -56,3 +62,114 @@ func TestClientAddr(t *testing.T) {
 		})
 	}
 }
+
+func TestClientAddrTrustedProxies(t *testing.T) {
+	proxies := trustedProxies{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("2001:db8:1::/48")}
+	tests := []struct {
+		name    string
+		proxies trustedProxies
+		ip      string
+		remote  string
+		want    string
+	}{
+		{"trusted IPv4 proxy", proxies, "", "10.1.2.3:4000", "203.0.113.5"},
+		{"trusted IPv6 proxy", proxies, "", "[2001:db8:1::7]:4000", "203.0.113.5"},
+		{"trusted IPv4-mapped proxy", proxies, "", "[::ffff:10.9.9.9]:4000", "203.0.113.5"},
+		{"untrusted peer", proxies, "", "192.0.2.1:4000", "192.0.2.1"},
+		{"untrusted IPv6 peer", proxies, "", "[2001:db8:2::1]:4000", "2001:db8:2::1"},
+		{"untrusted unparsable peer", proxies, "", "@", ""},
+		{"none trusted", trustedProxies{}, "", "10.1.2.3:4000", "10.1.2.3"},
+		{"all trusted (default)", nil, "", "192.0.2.1:4000", "203.0.113.5"},
+		{"ip= still wins", proxies, "198.51.100.1", "192.0.2.1:4000", "198.51.100.1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := http.Header{"X-Forwarded-For": {"198.18.0.1, 203.0.113.5"}}
+			got := clientAddr(tt.ip, h, tt.remote, tt.proxies)
+			if tt.want == "" {
+				if got.IsValid() {
+					t.Errorf("got %v, want an invalid address", got)
+				}
+				return
+			}
+			if want := netip.MustParseAddr(tt.want); got != want {
+				t.Errorf("got %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+func TestParseTrustedProxies(t *testing.T) {
+	tests := []struct {
+		in   []string
+		want []string // nil: an error
+	}{
+		{[]string{}, []string{}},
+		{[]string{""}, []string{}},
+		{[]string{"10.0.0.0/8", " 192.0.2.1 ", "2001:db8::/32", "2001:db8::1"},
+			[]string{"10.0.0.0/8", "192.0.2.1/32", "2001:db8::/32", "2001:db8::1/128"}},
+		{[]string{"10.1.2.3/8"}, []string{"10.0.0.0/8"}},
+		{[]string{"::ffff:10.0.0.0/104", "::ffff:192.0.2.1"}, []string{"10.0.0.0/8", "192.0.2.1/32"}},
+		{[]string{"fe80::1%eth0"}, []string{"fe80::1/128"}},
+		{[]string{"10.0.0.0/33"}, nil},
+		{[]string{"proxy.example.org"}, nil},
+		{[]string{"10.0.0.0/8", "10.0.0.0/x"}, nil},
+	}
+	for _, tt := range tests {
+		got, err := ParseTrustedProxies(tt.in)
+		if tt.want == nil {
+			if err == nil {
+				t.Errorf("ParseTrustedProxies(%q) = %v, want an error", tt.in, got)
+			}
+			continue
+		}
+		if err != nil || got == nil || len(got) != len(tt.want) {
+			t.Errorf("ParseTrustedProxies(%q) = %v, %v; want %q", tt.in, got, err, tt.want)
+			continue
+		}
+		for i, p := range got {
+			if p.String() != tt.want[i] {
+				t.Errorf("ParseTrustedProxies(%q)[%d] = %v, want %s", tt.in, i, p, tt.want[i])
+			}
+		}
+	}
+}
+
+// TestHandlerTrustedProxies checks that the handler passes its list on:
+// the access log shows whose address was taken.
+func TestHandlerTrustedProxies(t *testing.T) {
+	s := tinySnapshot(t)
+	for _, tt := range []struct {
+		name    string
+		proxies []netip.Prefix
+		remote  string
+		want    string
+	}{
+		{"from a trusted proxy", []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, "10.0.0.5:999", "IP: " + fixtures.TinyAddrDE + ";"},
+		{"from elsewhere", []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, "192.0.2.9:999", "IP: 192.0.2.9;"},
+		{"default trusts all", nil, "192.0.2.9:999", "IP: " + fixtures.TinyAddrDE + ";"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var lines strings.Builder
+			log, err := OpenAccessLog(AccessLogConfig{Path: "mem", Open: func(string) (io.WriteCloser, error) { return nopCloser{&lines}, nil }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			holder := new(snapshot.Holder)
+			holder.Store(s)
+			h := New(Config{Holder: holder, AccessLog: log, TrustedProxies: tt.proxies})
+			req := httptest.NewRequest("GET", "/mirrorlist?repo=fedora-41&arch=x86_64", nil)
+			req.RemoteAddr = tt.remote
+			req.Header.Set("X-Forwarded-For", fixtures.TinyAddrDE)
+			h.ServeHTTP(httptest.NewRecorder(), req)
+			log.Close()
+			if !strings.HasPrefix(lines.String(), tt.want) {
+				t.Errorf("access log %q, want it to start %q", lines.String(), tt.want)
+			}
+		})
+	}
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }

@@ -11,6 +11,7 @@ package httpapi
 import (
 	"math/rand/v2"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,6 +27,7 @@ import (
 const (
 	notFoundBody      = "We don't serve their kind here!"
 	methodBody        = "Method not allowed: use GET or HEAD."
+	queryTooLongBody  = "Request-URI too long: the query is longer than this server accepts."
 	unavailableBody   = "The mirror data is not loaded yet; try again shortly."
 	contentTypeText   = "text/plain"
 	contentTypeMeta   = "application/metalink+xml"
@@ -52,16 +54,34 @@ type Config struct {
 	// no other goroutine is using. Nil means a pooled, randomly seeded PCG
 	// per request: no lock is shared between requests.
 	Rand func() *rand.Rand
+
+	// Metrics, if set, counts requests, answers and durations.
+	Metrics *Metrics
+	// TrustedProxies are the peers whose X-Forwarded-For header gives the
+	// client address. Nil trusts every peer, as production does; an empty
+	// non-nil slice trusts none.
+	TrustedProxies []netip.Prefix
+	// MaxQueryBytes caps the length of the raw query: a longer one is
+	// answered 414 before it is parsed. Zero means no cap.
+	MaxQueryBytes int
+	// Ready answers GET /readyz on this handler, ahead of the suffix
+	// routing, for load balancers that check the port they send traffic
+	// to. Nil means a Readiness of Holder alone.
+	Ready http.Handler
 }
 
 // Handler answers /mirrorlist and /metalink requests. Create it with New.
 type Handler struct {
-	holder  *snapshot.Holder
-	opts    resolve.Options
-	log     *AccessLog
-	logger  *zap.Logger
-	now     func() time.Time
-	newRand func() *rand.Rand // nil: use rngs
+	holder   *snapshot.Holder
+	opts     resolve.Options
+	log      *AccessLog
+	logger   *zap.Logger
+	now      func() time.Time
+	newRand  func() *rand.Rand // nil: use rngs
+	metrics  *Metrics
+	proxies  trustedProxies
+	maxQuery int
+	ready    http.Handler
 
 	rngs    sync.Pool // *rand.Rand
 	answers sync.Pool // *resolve.Answer
@@ -71,12 +91,19 @@ type Handler struct {
 // New returns a Handler for cfg.
 func New(cfg Config) *Handler {
 	h := &Handler{
-		holder:  cfg.Holder,
-		opts:    resolve.Options{Minimum: cfg.Minimum},
-		log:     cfg.AccessLog,
-		logger:  cfg.Logger,
-		now:     cfg.Now,
-		newRand: cfg.Rand,
+		holder:   cfg.Holder,
+		opts:     resolve.Options{Minimum: cfg.Minimum},
+		log:      cfg.AccessLog,
+		logger:   cfg.Logger,
+		now:      cfg.Now,
+		newRand:  cfg.Rand,
+		metrics:  cfg.Metrics,
+		proxies:  cfg.TrustedProxies,
+		maxQuery: cfg.MaxQueryBytes,
+		ready:    cfg.Ready,
+	}
+	if h.ready == nil {
+		h.ready = NewReadiness(ReadinessConfig{Holder: cfg.Holder})
 	}
 	if h.logger == nil {
 		h.logger = zap.NewNop()
@@ -107,38 +134,61 @@ func kindOf(path string) (kind resolve.Kind, ok bool) {
 
 // ServeHTTP implements http.Handler.
 //
-// A path that is neither kind gets 404 whatever the method; a known path
-// with a method other than GET or HEAD gets 405 (a Deviation: the old
-// server answered every method as GET). HEAD answers carry the headers of
-// the GET answer, Content-Length included, and no body.
+// /readyz is answered first, and is not counted in the metrics: health
+// checks every few seconds would drown the traffic. Every other request is
+// counted by kind and status, and timed, when the handler has Metrics.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	kind, ok := kindOf(r.URL.Path)
-	if !ok {
-		h.writePlain(w, r, http.StatusNotFound, notFoundBody)
+	if r.URL.Path == ReadyPath {
+		h.ready.ServeHTTP(w, r)
 		return
 	}
+	if h.metrics == nil {
+		h.serve(w, r)
+		return
+	}
+	start := time.Now()
+	kind, status := h.serve(w, r)
+	h.metrics.observeRequest(kind, status, time.Since(start))
+}
+
+// serve answers a request and returns its kind and status for the
+// metrics.
+//
+// A path that is neither kind gets 404 whatever the method; a known path
+// with a method other than GET or HEAD gets 405 (a Deviation: the old
+// server answered every method as GET), and a query longer than the cap a
+// plain 414. HEAD answers carry the headers of the GET answer,
+// Content-Length included, and no body.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (requestKind, int) {
+	kind, ok := kindOf(r.URL.Path)
+	if !ok {
+		return kindOther, h.writePlain(w, r, http.StatusNotFound, notFoundBody)
+	}
+	rk := requestKindOf(kind, false)
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		h.writePlain(w, r, http.StatusMethodNotAllowed, methodBody)
-		return
+		return rk, h.writePlain(w, r, http.StatusMethodNotAllowed, methodBody)
+	}
+	if h.maxQuery > 0 && len(r.URL.RawQuery) > h.maxQuery {
+		return rk, h.writePlain(w, r, http.StatusRequestURITooLong, queryTooLongBody)
 	}
 	snap := h.holder.Current()
 	if snap == nil {
-		h.writeError(w, r, kind, http.StatusServiceUnavailable, unavailableBody)
-		return
+		return rk, h.writeError(w, r, kind, http.StatusServiceUnavailable, unavailableBody)
 	}
 	req := resolve.Request{Kind: kind}
 	ip, err := parseQuery(r.URL.RawQuery, &req)
 	if err != nil {
-		h.writeError(w, r, kind, http.StatusBadRequest, err.Error())
-		return
+		return rk, h.writeError(w, r, kind, http.StatusBadRequest, err.Error())
 	}
-	req.Client = clientAddr(ip, r.Header, r.RemoteAddr)
-	h.answer(w, r, snap, &req)
+	rk = requestKindOf(kind, req.Redirect)
+	req.Client = clientAddr(ip, r.Header, r.RemoteAddr, h.proxies)
+	return rk, h.answer(w, r, snap, &req)
 }
 
-// answer resolves a parsed request, logs it and writes the answer.
-func (h *Handler) answer(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, req *resolve.Request) {
+// answer resolves a parsed request, logs it, writes the answer and
+// returns its status.
+func (h *Handler) answer(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, req *resolve.Request) int {
 	now := h.now()
 	a := h.answers.Get().(*resolve.Answer)
 	defer h.putAnswer(a)
@@ -146,13 +196,14 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, snap *snapshot.
 	if a.Log {
 		h.log.Log(req.Client, now, a.ClientCountry, a.LogRepo, a.LogArch)
 	}
+	h.metrics.observeAnswer(a)
 	if ce := h.logger.Check(zap.DebugLevel, "request"); ce != nil {
 		ce.Write(zap.String("method", r.Method), zap.String("uri", r.RequestURI),
 			zap.Stringer("client", req.Client), zap.Int("status", a.Status),
 			zap.String("found_via", a.FoundVia), zap.String("country", a.ClientCountry),
 			zap.Int("mirrors", len(a.Mirrors)))
 	}
-	h.write(w, r, snap, req.Kind, a, now)
+	return h.write(w, r, snap, req.Kind, a, now)
 }
 
 // resolve runs resolve.Resolve with a random source of this request only.
@@ -173,71 +224,70 @@ func (h *Handler) putAnswer(a *resolve.Answer) {
 	h.answers.Put(a)
 }
 
-// write sends an answer in the form resolve chose.
-func (h *Handler) write(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, kind resolve.Kind, a *resolve.Answer, now time.Time) {
+// write sends an answer in the form resolve chose and returns its status.
+func (h *Handler) write(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, kind resolve.Kind, a *resolve.Answer, now time.Time) int {
 	switch a.Form {
 	case resolve.Text:
 		buf := h.getBuf()
+		defer h.putBuf(buf)
 		*buf = appendMirrorlist(*buf, snap, a)
-		h.send(w, r, statusOr(a.Status, http.StatusOK), contentTypeText, *buf)
-		h.putBuf(buf)
+		return h.send(w, r, statusOr(a.Status, http.StatusOK), contentTypeText, *buf)
 	case resolve.Redirect:
-		h.writeRedirect(w, r, a.Location)
+		return h.writeRedirect(w, r, a.Location)
 	case resolve.Document:
 		buf := h.getBuf()
+		defer h.putBuf(buf)
 		*buf = appendMetalink(*buf, snap, a, now)
-		h.send(w, r, statusOr(a.Status, http.StatusOK), contentTypeMeta, *buf)
-		h.putBuf(buf)
+		return h.send(w, r, statusOr(a.Status, http.StatusOK), contentTypeMeta, *buf)
 	default: // resolve.Message
 		status := statusOr(a.Status, http.StatusInternalServerError)
 		if a.Plain {
-			h.writePlain(w, r, status, a.Message)
-			return
+			return h.writePlain(w, r, status, a.Message)
 		}
-		h.writeErrorAt(w, r, kind, status, a.Message, now)
+		return h.writeErrorAt(w, r, kind, status, a.Message, now)
 	}
 }
 
 // writeRedirect answers a mirrorlist request with redirect: 302 to the
 // chosen URL, or 404 when there is none; the body is empty either way.
-func (h *Handler) writeRedirect(w http.ResponseWriter, r *http.Request, location string) {
+func (h *Handler) writeRedirect(w http.ResponseWriter, r *http.Request, location string) int {
 	status := http.StatusFound
 	if location == "" {
 		status = http.StatusNotFound
 	} else {
 		w.Header().Set("Location", location)
 	}
-	h.send(w, r, status, "", nil)
+	return h.send(w, r, status, "", nil)
 }
 
 // writeError answers an error in the form of the request's kind: a
 // failure document for a metalink request, the plain message otherwise.
-func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, kind resolve.Kind, status int, msg string) {
-	h.writeErrorAt(w, r, kind, status, msg, h.now())
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, kind resolve.Kind, status int, msg string) int {
+	return h.writeErrorAt(w, r, kind, status, msg, h.now())
 }
 
-func (h *Handler) writeErrorAt(w http.ResponseWriter, r *http.Request, kind resolve.Kind, status int, msg string, now time.Time) {
+func (h *Handler) writeErrorAt(w http.ResponseWriter, r *http.Request, kind resolve.Kind, status int, msg string, now time.Time) int {
 	if kind != resolve.Metalink {
-		h.writePlain(w, r, status, msg)
-		return
+		return h.writePlain(w, r, status, msg)
 	}
 	buf := h.getBuf()
+	defer h.putBuf(buf)
 	*buf = appendFailure(*buf, msg, now)
-	h.send(w, r, status, contentTypeMeta, *buf)
-	h.putBuf(buf)
+	return h.send(w, r, status, contentTypeMeta, *buf)
 }
 
 // writePlain answers with msg as a text/plain body.
-func (h *Handler) writePlain(w http.ResponseWriter, r *http.Request, status int, msg string) {
+func (h *Handler) writePlain(w http.ResponseWriter, r *http.Request, status int, msg string) int {
 	buf := h.getBuf()
+	defer h.putBuf(buf)
 	*buf = append(*buf, msg...)
-	h.send(w, r, status, contentTypeText, *buf)
-	h.putBuf(buf)
+	return h.send(w, r, status, contentTypeText, *buf)
 }
 
 // send writes the status line, the headers (Content-Type when not empty,
-// and always Content-Length) and, except for HEAD, the body.
-func (h *Handler) send(w http.ResponseWriter, r *http.Request, status int, contentType string, body []byte) {
+// and always Content-Length) and, except for HEAD, the body. It returns
+// status.
+func (h *Handler) send(w http.ResponseWriter, r *http.Request, status int, contentType string, body []byte) int {
 	hdr := w.Header()
 	if contentType != "" {
 		hdr.Set("Content-Type", contentType)
@@ -245,11 +295,12 @@ func (h *Handler) send(w http.ResponseWriter, r *http.Request, status int, conte
 	hdr.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	if r.Method == http.MethodHead || len(body) == 0 {
-		return
+		return status
 	}
 	// A failed write means the client went away; there is no one left
 	// to tell.
 	_, _ = w.Write(body)
+	return status
 }
 
 func statusOr(status, fallback int) int {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,7 +41,9 @@ func body(t testing.TB, resp *http.Response) string {
 }
 
 func TestRouting(t *testing.T) {
+	const maxQuery = 512
 	h := newTestHandler(t, tinySnapshot(t))
+	h.maxQuery = maxQuery
 	metalinkBadEscape := string(appendFailure(nil, `invalid percent-encoding in the value of repo=: invalid URL escape "%zz"`, answerTime))
 	tests := []struct {
 		name        string
@@ -63,6 +66,8 @@ func TestRouting(t *testing.T) {
 		{"mirrorlist", "GET", "/mirrorlist?repo=fedora-41&arch=x86_64&ip=80.1.2.3", 200, "text/plain", ""},
 		{"prefixed mirrorlist", "GET", "/foo/mirrorlist?repo=fedora-41&arch=x86_64&ip=80.1.2.3", 200, "text/plain", ""},
 		{"prefixed metalink", "GET", "/foo/bar/metalink?repo=fedora-41&arch=x86_64&ip=80.1.2.3", 200, "application/metalink+xml", ""},
+		{"query too long", "GET", "/metalink?repo=fedora-41&arch=x86_64&pad=" + strings.Repeat("x", maxQuery), 414, "text/plain", queryTooLongBody},
+		{"query at the cap", "GET", "/mirrorlist?repo=fedora-41&arch=x86_64&pad=" + strings.Repeat("x", maxQuery-len("repo=fedora-41&arch=x86_64&pad=")), 200, "text/plain", ""},
 		{"HEAD mirrorlist", "HEAD", "/mirrorlist?repo=fedora-41&arch=x86_64&ip=80.1.2.3", 200, "text/plain", ""},
 	}
 	for _, tt := range tests {
