@@ -1,0 +1,62 @@
+// Command mirrorlist-loadgen measures a mirrorlist server on this machine:
+// it replays a file of request targets against a server on the loopback
+// interface and reports throughput and latency, writes such files, and
+// serves a do-nothing answer of a given size to measure the HTTP stack's
+// own ceiling.
+//
+// Usage:
+//
+//	mirrorlist-loadgen mix -scale fedora -seed 1 -n 100000 -out FILE
+//	mirrorlist-loadgen run -target http://127.0.0.1:3000 -targets FILE [-c 16] [-duration 10s] [-rate R]
+//	mirrorlist-loadgen ceiling -listen 127.0.0.1:0 -body-size 9000
+//
+// mix writes the request mix of a fixtures data set (fixtures.Mix), one
+// target per line. run replays a targets file with -c keep-alive
+// connections, in a closed loop (each connection sends its next request as
+// soon as the last one is answered: the maximum throughput) or, with -rate,
+// in an open loop: request k is due at start + k/rate whatever happened
+// before, and its latency counts from that moment, so a server that stalls
+// is charged for every request it delayed (no coordinated omission). ceiling
+// answers every request with the same precomputed body, as cheaply as
+// net/http allows: a server can at best approach its throughput.
+//
+// The load generator only talks to loopback addresses and never follows
+// redirects: it is a benchmark tool, not a way to load anyone's mirrors.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mirrorlist-loadgen:", err)
+		os.Exit(1)
+	}
+}
+
+// run dispatches to a subcommand; flags without one mean "run".
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cmd := "run"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "run":
+		return runLoad(ctx, args, stdout, stderr)
+	case "mix":
+		return runMix(args, stdout, stderr)
+	case "ceiling":
+		return runCeiling(ctx, args, stdout, stderr)
+	}
+	return fmt.Errorf("unknown command %q (want run, mix or ceiling)", cmd)
+}

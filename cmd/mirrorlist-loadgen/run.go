@@ -1,0 +1,307 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// loadOptions are the flags of the run subcommand.
+type loadOptions struct {
+	target      string        // the server's base URL
+	targetsPath string        // the targets file
+	conns       int           // connections, one worker each
+	duration    time.Duration // measured time, after the warm-up
+	warmup      time.Duration // time whose answers are not counted
+	requests    int           // at most this many requests, warm-up included; 0: no limit
+	rate        float64       // requests per second in an open loop; 0: closed loop
+	timeout     time.Duration // per request
+}
+
+// Bounds that keep a run from becoming a soak test by accident.
+const (
+	maxConns    = 4096
+	maxDuration = 10 * time.Minute
+)
+
+func parseLoadFlags(args []string, stderr io.Writer) (*loadOptions, error) {
+	o := new(loadOptions)
+	fs := flag.NewFlagSet("mirrorlist-loadgen run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.target, "target", "http://127.0.0.1:3000", "base `URL` of the server (loopback only)")
+	fs.StringVar(&o.targetsPath, "targets", "", "`FILE` of request targets, one a line (see the mix command); required")
+	fs.IntVar(&o.conns, "c", 16, "number of keep-alive connections")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured duration, after the warm-up")
+	fs.DurationVar(&o.warmup, "warmup", time.Second, "warm-up whose answers are not counted")
+	fs.IntVar(&o.requests, "requests", 0, "stop after this many requests, warm-up included (0: no limit)")
+	fs.Float64Var(&o.rate, "rate", 0, "open loop at this many requests per second (0: closed loop, as fast as answered)")
+	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "timeout of one request")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return nil, fmt.Errorf("run: unexpected argument %q", fs.Arg(0))
+	case o.targetsPath == "":
+		return nil, errors.New("run: need -targets FILE (write one with the mix command)")
+	case o.conns < 1 || o.conns > maxConns:
+		return nil, fmt.Errorf("run: -c %d: want 1 to %d", o.conns, maxConns)
+	case o.duration <= 0 || o.warmup < 0 || o.duration+o.warmup > maxDuration:
+		return nil, fmt.Errorf("run: -warmup %v and -duration %v: want a positive duration, %v in all at most", o.warmup, o.duration, maxDuration)
+	case o.requests < 0 || o.rate < 0 || o.timeout <= 0:
+		return nil, errors.New("run: -requests, -rate and -timeout must not be negative")
+	}
+	return o, nil
+}
+
+// runLoad replays the targets file against the server and prints the
+// report.
+func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseLoadFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	base, err := loopbackURL(o.target)
+	if err != nil {
+		return err
+	}
+	targets, err := readTargets(o.targetsPath)
+	if err != nil {
+		return err
+	}
+	l := newLoader(base, targets, o)
+	res := l.run(ctx)
+	l.report(res).print(stdout, l, res, base, len(targets))
+	if res.sent == 0 {
+		return errors.New("no request was sent")
+	}
+	if res.errors == res.sent {
+		return fmt.Errorf("every request failed, e.g. %v", res.firstErr)
+	}
+	return nil
+}
+
+// loopbackURL parses the server's base URL and refuses anything but plain
+// HTTP to a loopback address: the tool must not be pointed at someone
+// else's server.
+func loopbackURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("target: %w", err)
+	}
+	if u.Scheme != "http" || u.Host == "" || u.RawQuery != "" || u.User != nil {
+		return "", fmt.Errorf("target %q: want http://HOST:PORT with a loopback HOST", raw)
+	}
+	if host := u.Hostname(); host != "localhost" {
+		a, err := netip.ParseAddr(host)
+		if err != nil || !a.IsLoopback() {
+			return "", fmt.Errorf("target %q: %s is not a loopback address; refusing to send load anywhere else", raw, host)
+		}
+	}
+	return u.Scheme + "://" + u.Host + trimSlash(u.Path), nil
+}
+
+func trimSlash(p string) string {
+	for len(p) > 0 && p[len(p)-1] == '/' {
+		p = p[:len(p)-1]
+	}
+	return p
+}
+
+// loopbackOnly is a net.Dialer Control function that refuses any
+// connection to an address that is not a loopback address, whatever a
+// name resolved to.
+func loopbackOnly(network, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil || !ap.Addr().IsLoopback() {
+		return fmt.Errorf("refusing to connect to %s: not a loopback address", address)
+	}
+	return nil
+}
+
+// newClient returns the HTTP client of a run: keep-alive connections, as
+// many idle ones kept per host as there are workers so that none is ever
+// closed and reopened, no compression, no proxy, no redirects followed.
+func newClient(conns int, timeout time.Duration) *http.Client {
+	dialer := &net.Dialer{Timeout: 5 * time.Second, Control: loopbackOnly}
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:                 nil, // never the environment's proxy
+			DialContext:           dialer.DialContext,
+			MaxIdleConns:          conns,
+			MaxIdleConnsPerHost:   conns,
+			MaxConnsPerHost:       conns,
+			IdleConnTimeout:       time.Minute,
+			DisableCompression:    true,
+			ResponseHeaderTimeout: timeout,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Timeout:       timeout,
+	}
+}
+
+// loader runs one load: its workers share the request counter and the
+// clock marks.
+type loader struct {
+	client   *http.Client
+	urls     []string
+	opts     *loadOptions
+	next     atomic.Int64 // number of the next request
+	start    time.Time    // when request 0 is due
+	measure  time.Time    // answers to requests due from here on count
+	deadline time.Time    // no request due from here on is sent
+	interval float64      // nanoseconds between requests in an open loop; 0 in a closed loop
+}
+
+func newLoader(base string, targets []string, o *loadOptions) *loader {
+	l := &loader{client: newClient(o.conns, o.timeout), opts: o}
+	l.urls = make([]string, len(targets))
+	for i, t := range targets {
+		l.urls[i] = base + t
+	}
+	if o.rate > 0 {
+		l.interval = 1e9 / o.rate
+	}
+	return l
+}
+
+// tally is what one worker saw.
+type tally struct {
+	latency  histogram // from when each request was due
+	service  histogram // from when each request was sent
+	status   map[int]uint64
+	sent     uint64 // measured requests, failed ones included
+	errors   uint64
+	firstErr error
+	bytes    uint64
+	lastDone time.Time
+}
+
+// run starts the workers, waits for them and merges what they saw.
+func (l *loader) run(ctx context.Context) *tally {
+	l.start = time.Now()
+	l.measure = l.start.Add(l.opts.warmup)
+	l.deadline = l.measure.Add(l.opts.duration)
+	tallies := make([]*tally, l.opts.conns)
+	var wg sync.WaitGroup
+	for i := range tallies {
+		tallies[i] = &tally{status: make(map[int]uint64)}
+		wg.Go(func() { l.worker(ctx, tallies[i]) })
+	}
+	wg.Wait()
+	l.client.CloseIdleConnections()
+	total := &tally{status: make(map[int]uint64)}
+	for _, t := range tallies {
+		total.merge(t)
+	}
+	return total
+}
+
+// worker sends requests one after the other until the deadline, the
+// request limit or ctx ends the run.
+func (l *loader) worker(ctx context.Context, t *tally) {
+	for {
+		k := l.next.Add(1) - 1
+		if l.opts.requests > 0 && k >= int64(l.opts.requests) {
+			return
+		}
+		due := time.Now()
+		if l.interval > 0 {
+			due = l.start.Add(time.Duration(float64(k) * l.interval))
+			if !sleepUntil(ctx, due) {
+				return
+			}
+		}
+		if !due.Before(l.deadline) || ctx.Err() != nil {
+			return
+		}
+		sent := time.Now()
+		if l.interval == 0 {
+			due = sent
+		}
+		status, n, err := l.get(ctx, l.urls[k%int64(len(l.urls))])
+		done := time.Now()
+		if ctx.Err() != nil {
+			return // interrupted: the answer is not the server's doing
+		}
+		if due.Before(l.measure) {
+			continue // warm-up
+		}
+		t.add(due, sent, done, status, n, err)
+	}
+}
+
+// sleepUntil waits until t, or returns false when ctx ends first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
+	}
+}
+
+// get sends one GET and reads the whole answer.
+func (l *loader) get(ctx context.Context, url string) (status int, n int64, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	resp, err := l.client.Do(req)
+	if err != nil {
+		return 0, 0, err
+	}
+	n, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, n, err
+}
+
+// add records one measured request.
+func (t *tally) add(due, sent, done time.Time, status int, n int64, err error) {
+	t.sent++
+	t.lastDone = done
+	if err != nil {
+		t.errors++
+		if t.firstErr == nil {
+			t.firstErr = err
+		}
+		return
+	}
+	t.status[status]++
+	t.bytes += uint64(n)
+	t.latency.record(done.Sub(due))
+	t.service.record(done.Sub(sent))
+}
+
+func (t *tally) merge(o *tally) {
+	t.latency.merge(&o.latency)
+	t.service.merge(&o.service)
+	for s, n := range o.status {
+		t.status[s] += n
+	}
+	t.sent += o.sent
+	t.errors += o.errors
+	if t.firstErr == nil {
+		t.firstErr = o.firstErr
+	}
+	t.bytes += o.bytes
+	if o.lastDone.After(t.lastDone) {
+		t.lastDone = o.lastDone
+	}
+}
