@@ -23,14 +23,32 @@ const pubdateLayout = "Mon, 02 Jan 2006 15:04:05 GMT"
 func appendMirrorlist(dst []byte, s *snapshot.Snapshot, a *resolve.Answer) []byte {
 	dst = append(dst, a.Header...)
 	dst = append(dst, '\n')
+	if len(a.Mirrors) == 0 {
+		return dst
+	}
+	var buf [2][256]byte
+	suffixes := [2][]byte{
+		append(a.AppendURLSuffix(buf[0][:0], false), '\n'),
+		append(a.AppendURLSuffix(buf[1][:0], true), '\n'),
+	}
+	ms := s.Mirrors()
 	for i := range a.Mirrors {
-		m := &a.Mirrors[i]
-		for j := range m.URLs {
-			dst = a.AppendURL(dst, s, m, j)
-			dst = append(dst, '\n')
+		for _, ref := range a.Mirrors[i].URLs {
+			u := ms.URL(ref)
+			dst = append(dst, u...)
+			dst = append(dst, suffixes[slashIndex(u)]...)
 		}
 	}
 	return dst
+}
+
+// slashIndex is 1 for a URL that ends in "/", else 0: the index of the
+// URL suffix that fits it.
+func slashIndex(url string) int {
+	if strings.HasSuffix(url, "/") {
+		return 1
+	}
+	return 0
 }
 
 // appendMetalinkHead appends the two lines that open every metalink answer,
@@ -79,9 +97,7 @@ func appendMetalink(dst []byte, s *snapshot.Snapshot, a *resolve.Answer, now tim
 		dst = appendAlternates(dst, a.Details.Versions[1:])
 	}
 	dst = append(dst, "   <resources maxconnections=\"1\">\n"...)
-	for i := range a.Mirrors {
-		dst = appendMirrorURLs(dst, s, a, &a.Mirrors[i])
-	}
+	dst = appendResources(dst, s.Mirrors(), a)
 	return append(dst, "   </resources>\n  </file>\n </files>\n</metalink>\n"...)
 }
 
@@ -133,41 +149,86 @@ func appendHash(dst []byte, indent, typ, sum string) []byte {
 	return append(dst, "</hash>\n"...)
 }
 
-// appendMirrorURLs appends one <url> line per URL of a mirror; all share
-// the mirror's location and preference.
-func appendMirrorURLs(dst []byte, s *snapshot.Snapshot, a *resolve.Answer, m *resolve.Mirror) []byte {
-	for j, ref := range m.URLs {
-		scheme := schemeOf(s.Mirrors().URL(ref))
-		dst = append(dst, `    <url protocol="`...)
-		dst = appendEscaped(dst, scheme)
-		dst = append(dst, `" type="`...)
-		dst = appendEscaped(dst, scheme)
-		dst = append(dst, `" location="`...)
-		dst = appendEscaped(dst, m.Location)
-		dst = append(dst, `" preference="`...)
-		dst = strconv.AppendInt(dst, int64(m.Preference), 10)
-		dst = append(dst, '"')
-		if m.Private {
-			dst = append(dst, ` mm0:private="True"`...)
+// appendResources appends one <url> line per URL of every mirror:
+//
+//	<url protocol="https" type="https" location="DE" preference="100">https://…/repomd.xml</url>
+//
+// These lines are nearly all of a metalink, so what repeats is built only
+// once: the URL already escaped once per snapshot (URLForXML), the
+// attributes a mirror's URLs share once per mirror, and the end of the
+// line (the directory, the file and "</url>") once per answer.
+func appendResources(dst []byte, ms *snapshot.Mirrors, a *resolve.Answer) []byte {
+	if len(a.Mirrors) == 0 {
+		return dst
+	}
+	var buf [2][256]byte
+	tails := [2][]byte{urlTail(buf[0][:0], a, false), urlTail(buf[1][:0], a, true)}
+	var attrBuf [64]byte
+	for i := range a.Mirrors {
+		m := &a.Mirrors[i]
+		attrs := appendMirrorAttrs(attrBuf[:0], m)
+		for _, ref := range m.URLs {
+			u := ms.URLForXML(ref)
+			dst = appendURLHead(dst, u)
+			dst = append(dst, attrs...)
+			dst = append(dst, u...)
+			dst = append(dst, tails[slashIndex(u)]...)
 		}
-		dst = append(dst, '>')
-		dst = appendEscapedURL(dst, s, a, m, j)
-		dst = append(dst, "</url>\n"...)
 	}
 	return dst
 }
 
-// appendEscapedURL appends the j-th URL of m, XML-escaped. The URL is built
-// in place at the end of dst and escaped only if it needs it, which real
-// URLs rarely do.
-func appendEscapedURL(dst []byte, s *snapshot.Snapshot, a *resolve.Answer, m *resolve.Mirror, j int) []byte {
+// urlTail appends the end of a <url> line after the hcurl's URL (slash
+// says whether that ends in "/"): the rest of the URL, escaped, and the
+// closing tag.
+func urlTail(dst []byte, a *resolve.Answer, slash bool) []byte {
 	start := len(dst)
-	dst = a.AppendURL(dst, s, m, j)
-	if !needsEscape(dst[start:]) {
-		return dst
+	dst = a.AppendURLSuffix(dst, slash)
+	if needsEscape(dst[start:]) {
+		raw := string(dst[start:])
+		dst = appendEscaped(dst[:start], raw)
 	}
-	raw := string(dst[start:])
-	return appendEscaped(dst[:start], raw)
+	return append(dst, "</url>\n"...)
+}
+
+// appendMirrorAttrs appends the part of a <url> line that all of a
+// mirror's URLs share, from the location's value to the opening tag's end.
+func appendMirrorAttrs(dst []byte, m *resolve.Mirror) []byte {
+	if len(m.Location) == 2 && isUpper(m.Location[0]) && isUpper(m.Location[1]) {
+		dst = append(dst, m.Location...) // a country code: nothing to escape
+	} else {
+		dst = appendEscaped(dst, m.Location)
+	}
+	dst = append(dst, `" preference="`...)
+	dst = strconv.AppendInt(dst, int64(m.Preference), 10)
+	dst = append(dst, '"')
+	if m.Private {
+		dst = append(dst, ` mm0:private="True"`...)
+	}
+	return append(dst, '>')
+}
+
+func isUpper(c byte) bool { return 'A' <= c && c <= 'Z' }
+
+// appendURLHead appends the start of a <url> line up to the location's
+// value, for a URL already escaped; the usual schemes take one copy.
+func appendURLHead(dst []byte, url string) []byte {
+	switch {
+	case strings.HasPrefix(url, "https:"):
+		return append(dst, `    <url protocol="https" type="https" location="`...)
+	case strings.HasPrefix(url, "http:"):
+		return append(dst, `    <url protocol="http" type="http" location="`...)
+	case strings.HasPrefix(url, "rsync:"):
+		return append(dst, `    <url protocol="rsync" type="rsync" location="`...)
+	case strings.HasPrefix(url, "ftp:"):
+		return append(dst, `    <url protocol="ftp" type="ftp" location="`...)
+	}
+	scheme := schemeOf(url)
+	dst = append(dst, `    <url protocol="`...)
+	dst = append(dst, scheme...)
+	dst = append(dst, `" type="`...)
+	dst = append(dst, scheme...)
+	return append(dst, `" location="`...)
 }
 
 // schemeOf returns the part of a URL before its first ':', e.g. "https".

@@ -7,6 +7,7 @@ package resolve
 
 import (
 	"net/netip"
+	"strings"
 
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
@@ -122,14 +123,23 @@ type Answer struct {
 func (a *Answer) AppendURL(dst []byte, s *snapshot.Snapshot, m *Mirror, i int) []byte {
 	base := s.Mirrors().URL(m.URLs[i])
 	dst = append(dst, base...)
+	return a.AppendURLSuffix(dst, strings.HasSuffix(base, "/"))
+}
+
+// AppendURLSuffix appends what AppendURL adds after an hcurl's URL; slash
+// says whether that URL ends in "/". The suffix is the same for every URL
+// of the answer that ends alike, so a writer of many URLs can build the
+// two suffixes once per answer instead of once per URL.
+func (a *Answer) AppendURLSuffix(dst []byte, slash bool) []byte {
 	if a.Dir != nil && a.Dir.Subpath != "" {
 		dst = append(dst, '/')
 		dst = append(dst, a.Dir.Subpath...)
+		slash = strings.HasSuffix(a.Dir.Subpath, "/")
 	}
 	if a.File == "" {
 		return append(dst, '/')
 	}
-	if dst[len(dst)-1] != '/' {
+	if !slash {
 		dst = append(dst, '/')
 	}
 	return append(dst, a.File...)

@@ -133,6 +133,7 @@ type Mirrors struct {
 	disabled    map[string]bool
 	hosts       []Host
 	urls        []string
+	xmlURLs     []string // urls escaped for XML, see URLForXML
 	asnHosts    map[uint32][]HostRef
 
 	hostNetblocks   *bart.Table[[]HostRef]
@@ -678,6 +679,7 @@ func (b *builder) finish() *Mirrors {
 			b.warn.add("FileDetailsCache: directory %q has no directory entry", dir)
 		}
 	}
+	m.xmlURLs = escapeURLs(m.urls)
 	m.stats.Time = m.time
 	m.stats.Directories = len(m.directories)
 	m.stats.Hosts = len(m.hosts)

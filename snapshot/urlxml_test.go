@@ -1,0 +1,38 @@
+package snapshot_test
+
+import (
+	"context"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
+)
+
+// TestURLForXML checks that every hcurl's URL is escaped once at load, and
+// that a URL without special characters is kept as it is.
+func TestURLForXML(t *testing.T) {
+	list := minimalList()
+	list.HCUrlCache[1].Value = proto.String(`http://b.example.org/p?a=1&b="<2>"`)
+	data, err := proto.Marshal(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := snapshot.BuildMirrors(context.Background(), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"https://a.example.org/pub":          "https://a.example.org/pub",
+		`http://b.example.org/p?a=1&b="<2>"`: "http://b.example.org/p?a=1&amp;b=&quot;&lt;2&gt;&quot;",
+	}
+	d := m.Directory("pub/fedora/41/x86_64")
+	hosts, urls := d.Carriers()
+	for i := range hosts {
+		for _, u := range urls[i] {
+			if got := m.URLForXML(u); got != want[m.URL(u)] {
+				t.Errorf("URLForXML(%q) = %q, want %q", m.URL(u), got, want[m.URL(u)])
+			}
+		}
+	}
+}
