@@ -93,7 +93,7 @@ func parseRoute(line []byte) (netip.Prefix, uint32, bool) {
 		return netip.Prefix{}, 0, false
 	}
 	prefix, asnText := line[:sep], bytes.TrimLeft(line[sep:], " \t")
-	if bytes.IndexAny(asnText, " \t") >= 0 {
+	if bytes.ContainsAny(asnText, " \t") {
 		return netip.Prefix{}, 0, false
 	}
 	pfx, err := parsePrefixOrAddr(string(prefix))
