@@ -1,0 +1,535 @@
+package snapshot
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/gaissmai/bart"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+
+	mm "github.com/mirrorlist-go/mirrorlist-server/proto"
+)
+
+// LoadMirrors reads and indexes the protobuf snapshot at path. The file is
+// streamed, not read whole: see BuildMirrors.
+func LoadMirrors(ctx context.Context, path string) (*Mirrors, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err // *PathError names the file
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() == 0 {
+		return nil, fmt.Errorf("%s: file is empty", path)
+	}
+	m, err := buildMirrors(ctx, f, fi.Size())
+	if err != nil {
+		return nil, fmt.Errorf("snapshot %s: %w", path, err)
+	}
+	return m, nil
+}
+
+// BuildMirrors indexes a protobuf snapshot held in memory.
+func BuildMirrors(ctx context.Context, data []byte) (*Mirrors, error) {
+	if len(data) == 0 {
+		return nil, errors.New("snapshot is empty")
+	}
+	return buildMirrors(ctx, bytes.NewReader(data), int64(len(data)))
+}
+
+// buildMirrors reads the snapshot in two streaming passes over the same
+// open file: first everything but the directories, so that hosts and hcurls
+// are known whatever the field order, then the directories, each decoded
+// into reused scratch space and indexed at once. The ~40,000 directory
+// messages of a Fedora snapshot never exist as objects, and the file is
+// never whole in memory, which keeps the peak of a load close to the index
+// it produces.
+func buildMirrors(ctx context.Context, r io.ReadSeeker, size int64) (*Mirrors, error) {
+	b := newBuilder()
+	err := eachRecord(ctx, r, size, func(num protowire.Number) bool { return num != 16 }, func(rec record) error {
+		if rec.num == 16 {
+			return nil
+		}
+		return b.topField(rec.num, rec.typ, rec.v, rec.u)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !b.haveTime {
+		return nil, errors.New("required field Time not set")
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	err = eachRecord(ctx, r, size, func(num protowire.Number) bool { return num == 16 }, func(rec record) error {
+		if rec.num != 16 {
+			return nil
+		}
+		if rec.typ != protowire.BytesType {
+			return fmt.Errorf("MirrorListCache at offset %d has wire type %d", rec.off, rec.typ)
+		}
+		if err := b.directory(rec.v); err != nil {
+			return fmt.Errorf("offset %d: %w", rec.off, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(b.m.directories) == 0 {
+		return nil, errors.New("no directories (MirrorListCache is empty)")
+	}
+	return b.finish(), nil
+}
+
+// eachRecord calls fn for every top-level field of the stream; keep says
+// which length-delimited fields are read rather than skipped.
+func eachRecord(ctx context.Context, r io.Reader, size int64, keep func(protowire.Number) bool, fn func(record) error) error {
+	rr := newRecordReader(r, size)
+	for n := 0; ; n++ {
+		if n%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		rec, err := rr.next(keep)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(rec); err != nil {
+			return err
+		}
+	}
+}
+
+func readNonEmpty(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err // *PathError names the file
+	}
+	if len(data) == 0 {
+		return nil, fmt.Errorf("%s: file is empty", path)
+	}
+	return data, nil
+}
+
+// builder accumulates a Mirrors while the protobuf is walked.
+type builder struct {
+	m        *Mirrors
+	haveTime bool
+	hostRef  map[int64]HostRef
+	urlRef   map[int64]URLRef
+	files    map[string]map[string]*File
+	interned
+	warn warnings
+
+	strings map[string]string // interned subpaths and country codes
+
+	// scratch, reused for every directory
+	dir         dirMessage
+	refs        []HostRef
+	ids         []int64
+	countries   []countryList
+	countryKeys []string
+	countryRefs [][]HostRef
+	carriers    []carrier
+	urls        []URLRef
+}
+
+// countryList is one ByCountry entry while a directory is indexed.
+type countryList struct {
+	cc  string
+	ids []int64
+}
+
+// carrier is one ByHostId entry while a directory is indexed: its hcurls
+// are urls[start:end] of the builder's scratch.
+type carrier struct {
+	host       HostRef
+	start, end int
+}
+
+func newBuilder() *builder {
+	return &builder{
+		m: &Mirrors{
+			directories:        make(map[string]*Directory),
+			repoArch:           make(map[string]string),
+			redirects:          make(map[string]string),
+			disabled:           make(map[string]bool),
+			asnHosts:           make(map[uint32][]HostRef),
+			hostNetblocks:      new(bart.Table[[]HostRef]),
+			netblockCountry:    new(bart.Table[string]),
+			continentRedirects: make(map[string]string),
+		},
+		hostRef:  make(map[int64]HostRef),
+		urlRef:   make(map[int64]URLRef),
+		files:    make(map[string]map[string]*File),
+		interned: newInterned(),
+		strings:  make(map[string]string),
+	}
+}
+
+// ref returns the HostRef of a host id, creating a host with weight 1 on
+// first sight.
+func (b *builder) ref(id int64) HostRef {
+	if r, ok := b.hostRef[id]; ok {
+		return r
+	}
+	r := HostRef(len(b.m.hosts))
+	b.m.hosts = append(b.m.hosts, Host{ID: id, Weight: 1})
+	b.hostRef[id] = r
+	return r
+}
+
+// topField indexes one top-level field other than the directories.
+func (b *builder) topField(num protowire.Number, typ protowire.Type, v []byte, u uint64) error {
+	if num == 1 {
+		if typ != protowire.VarintType {
+			return errors.New("Time has the wrong wire type")
+		}
+		b.m.time, b.haveTime = u, true
+		return nil
+	}
+	if typ != protowire.BytesType {
+		return nil // unknown scalar field: skip, as a protobuf decoder would
+	}
+	switch num {
+	case 2:
+		return b.netblockCountry(v)
+	case 4:
+		return b.hcurl(v)
+	case 5:
+		return b.fileDetails(v)
+	case 6:
+		return b.disabledRepo(v)
+	case 7:
+		return b.stringPair(v, "CountryContinentRedirectCache", b.m.continentRedirects, strings.ToUpper)
+	case 8:
+		return b.stringPair(v, "RepositoryRedirectCache", b.m.redirects, nil)
+	case 9:
+		return b.stringPair(v, "RepoArchToDirectoryName", b.m.repoArch, nil)
+	case 10:
+		return b.hostASN(v)
+	case 12:
+		return b.hostCountry(v)
+	case 13:
+		return b.hostBandwidth(v)
+	case 14:
+		return b.hostAllowed(v)
+	case 15:
+		return b.hostNetblock(v)
+	}
+	return nil // 3, 11 and unknown fields: not used in answers
+}
+
+// stringPair decodes a StringStringMap element into dst; fold, if not nil,
+// normalises key and value (country codes are upper-cased).
+func (b *builder) stringPair(v []byte, what string, dst map[string]string, fold func(string) string) error {
+	var e mm.StringStringMap
+	if err := proto.Unmarshal(v, &e); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	k, val := e.GetKey(), e.GetValue()
+	if fold != nil {
+		k, val = fold(k), fold(val)
+	}
+	if _, dup := dst[k]; dup {
+		b.warn.add("%s: duplicate key %q (last one wins)", what, k)
+	}
+	dst[k] = val
+	return nil
+}
+
+func (b *builder) netblockCountry(v []byte) error {
+	var e mm.StringStringMap
+	if err := proto.Unmarshal(v, &e); err != nil {
+		return fmt.Errorf("NetblockCountryCache: %w", err)
+	}
+	pfx, err := parsePrefixOrAddr(e.GetKey())
+	if err != nil {
+		b.warn.add("NetblockCountryCache: %v", err)
+		return nil
+	}
+	b.m.netblockCountry.Insert(pfx, strings.ToUpper(e.GetValue()))
+	b.m.stats.CountryPrefixes++
+	return nil
+}
+
+func (b *builder) hcurl(v []byte) error {
+	var e mm.IntStringMap
+	if err := proto.Unmarshal(v, &e); err != nil {
+		return fmt.Errorf("HCUrlCache: %w", err)
+	}
+	if r, dup := b.urlRef[e.GetKey()]; dup {
+		b.warn.add("HCUrlCache: duplicate key %d (last one wins)", e.GetKey())
+		b.m.urls[r] = e.GetValue()
+		return nil
+	}
+	b.urlRef[e.GetKey()] = URLRef(len(b.m.urls))
+	b.m.urls = append(b.m.urls, e.GetValue())
+	return nil
+}
+
+func (b *builder) fileDetails(v []byte) error {
+	var e mm.FileDetailsCacheDirectoryType
+	if err := proto.Unmarshal(v, &e); err != nil {
+		return fmt.Errorf("FileDetailsCache: %w", err)
+	}
+	dir := e.GetDirectory()
+	files := b.files[dir]
+	if files == nil {
+		files = make(map[string]*File, len(e.GetFileDetailsCacheFiles()))
+		b.files[dir] = files
+	}
+	for _, f := range e.GetFileDetailsCacheFiles() {
+		versions := make([]FileDetails, 0, len(f.GetFileDetails()))
+		for _, d := range f.GetFileDetails() {
+			versions = append(versions, FileDetails{
+				Timestamp: d.GetTimeStamp(), Size: d.GetSize(),
+				MD5: d.GetMD5(), SHA1: d.GetSHA1(), SHA256: d.GetSHA256(), SHA512: d.GetSHA512(),
+			})
+		}
+		files[f.GetFilename()] = &File{Versions: versions}
+	}
+	return nil
+}
+
+func (b *builder) disabledRepo(v []byte) error {
+	var e mm.StringBoolMap
+	if err := proto.Unmarshal(v, &e); err != nil {
+		return fmt.Errorf("DisabledRepositoryCache: %w", err)
+	}
+	b.m.disabled[e.GetKey()] = e.GetValue()
+	return nil
+}
+
+func (b *builder) hostASN(v []byte) error {
+	var e mm.IntRepeatedIntMap
+	if err := proto.Unmarshal(v, &e); err != nil {
+		return fmt.Errorf("HostAsnCache: %w", err)
+	}
+	if e.GetKey() < 0 || e.GetKey() > 1<<32-1 {
+		b.warn.add("HostAsnCache: ASN %d out of range", e.GetKey())
+		return nil
+	}
+	asn := uint32(e.GetKey())
+	refs := b.m.asnHosts[asn]
+	for _, id := range e.GetValue() {
+		refs = append(refs, b.ref(id))
+	}
+	b.m.asnHosts[asn] = refs
+	return nil
+}
+
+func (b *builder) hostCountry(v []byte) error {
+	var e mm.IntStringMap
+	if err := proto.Unmarshal(v, &e); err != nil {
+		return fmt.Errorf("HostCountryCache: %w", err)
+	}
+	b.m.hosts[b.ref(e.GetKey())].Country = strings.ToUpper(e.GetValue())
+	return nil
+}
+
+func (b *builder) hostBandwidth(v []byte) error {
+	var e mm.IntIntMap
+	if err := proto.Unmarshal(v, &e); err != nil {
+		return fmt.Errorf("HostBandwidthCache: %w", err)
+	}
+	// Deviation from production: a weight below 1 counts as 1, so that a
+	// group whose weights are all 0 still shuffles.
+	b.m.hosts[b.ref(e.GetKey())].Weight = max(e.GetValue(), 1)
+	return nil
+}
+
+func (b *builder) hostAllowed(v []byte) error {
+	var e mm.IntRepeatedStringMap
+	if err := proto.Unmarshal(v, &e); err != nil {
+		return fmt.Errorf("HostCountryAllowedCache: %w", err)
+	}
+	h := &b.m.hosts[b.ref(e.GetKey())]
+	h.hasAllows = true
+	for _, cc := range e.GetValue() {
+		h.allowed = append(h.allowed, strings.ToUpper(cc))
+	}
+	sortStrings(h.allowed)
+	return nil
+}
+
+func (b *builder) hostNetblock(v []byte) error {
+	var e mm.StringRepeatedIntMap
+	if err := proto.Unmarshal(v, &e); err != nil {
+		return fmt.Errorf("HostNetblockCache: %w", err)
+	}
+	pfx, err := parsePrefixOrAddr(e.GetKey())
+	if err != nil {
+		b.warn.add("HostNetblockCache: %v", err)
+		return nil
+	}
+	refs, _ := b.m.hostNetblocks.Get(pfx)
+	if refs != nil {
+		b.warn.add("HostNetblockCache: duplicate prefix %s (lists merged)", pfx)
+	} else {
+		b.m.stats.HostPrefixes++
+	}
+	for _, id := range e.GetValue() {
+		refs = append(refs, b.ref(id))
+	}
+	b.m.hostNetblocks.Insert(pfx, refs)
+	return nil
+}
+
+// directory indexes one MirrorListCacheType message.
+func (b *builder) directory(v []byte) error {
+	d := &b.dir
+	if err := d.decode(v); err != nil {
+		return fmt.Errorf("MirrorListCache: %w", err)
+	}
+	name := string(d.name)
+	if _, dup := b.m.directories[name]; dup {
+		b.warn.add("MirrorListCache: duplicate directory %q (last one wins)", name)
+	}
+	b.m.directories[name] = &Directory{
+		Name:      name,
+		Subpath:   b.internString(d.subpath),
+		global:    b.hostList(d.global),
+		countries: b.countryTable(d),
+		carriers:  b.carrierTable(name, d),
+		files:     b.files[name],
+	}
+	return nil
+}
+
+// internString returns a shared copy of s: subpaths and country codes
+// repeat across thousands of directories.
+func (b *builder) internString(s []byte) string {
+	if len(s) == 0 {
+		return ""
+	}
+	if shared, ok := b.strings[string(s)]; ok {
+		return shared
+	}
+	shared := string(s)
+	b.strings[shared] = shared
+	return shared
+}
+
+// hostList maps ids to refs, sorts and de-duplicates them, and interns the
+// result.
+func (b *builder) hostList(ids []int64) []HostRef {
+	b.refs = b.refs[:0]
+	for _, id := range ids {
+		b.refs = append(b.refs, b.ref(id))
+	}
+	b.refs = sortUniqueRefs(b.refs)
+	return b.internRefs(b.refs)
+}
+
+// countryTable interns the directory's ByCountry. Country codes are
+// upper-cased; a code listed twice has its lists merged.
+func (b *builder) countryTable(d *dirMessage) *countryTable {
+	b.countries = b.countries[:0]
+	for _, e := range d.countries {
+		cc := b.internString(bytes.ToUpper(e.key))
+		b.countries = append(b.countries, countryList{cc: cc, ids: d.ids[e.start:e.end]})
+	}
+	slices.SortStableFunc(b.countries, func(x, y countryList) int { return strings.Compare(x.cc, y.cc) })
+	b.countryKeys = b.countryKeys[:0]
+	b.countryRefs = b.countryRefs[:0]
+	for i := 0; i < len(b.countries); {
+		j := i
+		ids := b.ids[:0]
+		for ; j < len(b.countries) && b.countries[j].cc == b.countries[i].cc; j++ {
+			ids = append(ids, b.countries[j].ids...)
+		}
+		b.ids = ids
+		b.countryKeys = append(b.countryKeys, b.countries[i].cc)
+		b.countryRefs = append(b.countryRefs, b.hostList(ids))
+		i = j
+	}
+	return b.internCountries(b.countryKeys, b.countryRefs)
+}
+
+// carrierTable interns the directory's ByHostId, dropping (with a warning)
+// hcurl ids that HCUrlCache does not have.
+func (b *builder) carrierTable(dir string, d *dirMessage) *carrierTable {
+	b.carriers = b.carriers[:0]
+	b.urls = b.urls[:0]
+	for _, e := range d.hosts {
+		start := len(b.urls)
+		for _, id := range d.ids[e.start:e.end] {
+			u, ok := b.urlRef[id]
+			if !ok {
+				b.warn.add("directory %s: hcurl id %d not in HCUrlCache (URL dropped)", dir, id)
+				continue
+			}
+			b.urls = append(b.urls, u)
+		}
+		b.carriers = append(b.carriers, carrier{host: b.ref(e.intKey), start: start, end: len(b.urls)})
+	}
+	return b.internCarriers(b.carriers, b.urls)
+}
+
+// finish completes the index once every field has been read.
+func (b *builder) finish() *Mirrors {
+	m := b.m
+	for asn, refs := range m.asnHosts {
+		m.asnHosts[asn] = sortUniqueRefs(refs)
+	}
+	for key, dir := range m.repoArch {
+		m.repoKeys = append(m.repoKeys, key)
+		if m.directories[dir] == nil {
+			b.warn.add("RepoArchToDirectoryName: %s → %q has no directory entry", key, dir)
+		}
+	}
+	sortStrings(m.repoKeys)
+	for dir := range b.files {
+		if m.directories[dir] == nil {
+			b.warn.add("FileDetailsCache: directory %q has no directory entry", dir)
+		}
+	}
+	m.xmlURLs = escapeURLs(m.urls)
+	m.stats.Time = m.time
+	m.stats.Directories = len(m.directories)
+	m.stats.Hosts = len(m.hosts)
+	m.stats.HCUrls = len(m.urls)
+	m.stats.RepoArches = len(m.repoArch)
+	m.stats.FileDirs = len(b.files)
+	m.stats.UniqueLists = b.interned.count()
+	m.stats.Warnings = b.warn.list()
+	m.stats.WarningCount = b.warn.count()
+	return m
+}
+
+// parsePrefixOrAddr parses a CIDR prefix or a bare address (as a /32 or
+// /128), masking host bits.
+func parsePrefixOrAddr(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if bytes.IndexByte([]byte(s), '/') < 0 {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		a = a.WithZone("").Unmap()
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	if p.Addr().Is4In6() && p.Bits() >= 96 {
+		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+	}
+	return p.Masked(), nil
+}
