@@ -35,8 +35,9 @@ func prepareDemo(o *options, dir string) error {
 	return nil
 }
 
-// printDemo prints a few requests to try against the demo server.
-func printDemo(w io.Writer, snap *snapshot.Snapshot, addr net.Addr, logPath string) {
+// printDemo prints a few requests to try against the demo server, where
+// its files are, and the admin endpoints if there is an admin listener.
+func printDemo(w io.Writer, snap *snapshot.Snapshot, addr, admin net.Addr, o *options) {
 	base := "http://" + dialable(addr)
 	repo, arch := demoRepo(snap.Mirrors().RepoArchKeys())
 	fmt.Fprintf(w, "Serving the built-in demo data on %s. Try:\n\n", base)
@@ -53,8 +54,16 @@ func printDemo(w io.Writer, snap *snapshot.Snapshot, addr net.Addr, logPath stri
 		}
 	}
 	fmt.Fprintf(w, "  curl '%s/mirrorlist?repo=nonexistent&arch=x86_64'   # lists the repositories\n", base)
-	if logPath != "" {
-		fmt.Fprintf(w, "\nAccess log: %s\n", logPath)
+	fmt.Fprintf(w, "  curl '%s/readyz'\n", base)
+	if admin != nil {
+		abase := "http://" + dialable(admin)
+		fmt.Fprintf(w, "  curl '%s/metrics'\n", abase)
+		fmt.Fprintf(w, "  curl -X POST '%s/-/reload'\n", abase)
+	}
+	fmt.Fprintf(w, "\nThe data is in %s: replace a file there (or send SIGHUP) and the server reloads it.\n",
+		filepath.Dir(o.paths.Cache))
+	if o.logPath != "" {
+		fmt.Fprintf(w, "Access log: %s\n", o.logPath)
 	}
 	fmt.Fprintln(w)
 }

@@ -4,11 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/netip"
 	"os"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/mirrorlist-go/mirrorlist-server/httpapi"
+	"github.com/mirrorlist-go/mirrorlist-server/reload"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
 
@@ -25,9 +29,26 @@ type options struct {
 	logLevel        string
 	logFormat       string
 	shutdownTimeout time.Duration
+	adminListen     string // host:port of the admin listener; "" means none
+	reloadSettle    time.Duration
+	allowShrink     bool
+	trustedRaw      []string       // --trusted-proxies as given
+	trustedProxies  []netip.Prefix // parsed; nil trusts X-Forwarded-For from every peer
+	maxQueryBytes   int
+	limits          httpLimits
+	probe           string // --probe URL: check a server's health and exit
 
 	logPathSet bool // --log was given explicitly
 	help       bool
+}
+
+// httpLimits are the timeouts and sizes of both HTTP servers.
+type httpLimits struct {
+	readHeaderTimeout time.Duration
+	readTimeout       time.Duration
+	writeTimeout      time.Duration
+	idleTimeout       time.Duration
+	maxHeaderBytes    int
 }
 
 // newFlagSet defines the flags of protocol.md section 9, with the same
@@ -50,6 +71,17 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.logLevel, "log-level", "info", "server log `LEVEL`: debug, info, warn or error (debug logs every request)")
 	fs.StringVar(&o.logFormat, "log-format", "json", "server log `FORMAT`: json or console")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "the `DURATION` to wait for requests in flight on SIGTERM or SIGINT")
+	fs.StringVar(&o.adminListen, "admin-listen", "", "the `HOST:PORT` of the admin listener (/metrics, /healthz, /readyz, POST /-/reload); empty: none")
+	fs.DurationVar(&o.reloadSettle, "reload-settle", reload.DefaultSettle, "how long the input files must be quiet (`DURATION`) before they are reloaded")
+	fs.BoolVar(&o.allowShrink, "allow-shrink", false, "publish a reloaded snapshot even if it lost half its directories or hosts")
+	fs.StringSliceVar(&o.trustedRaw, "trusted-proxies", nil, "honour X-Forwarded-For only from these peers (`CIDR,...`; bare addresses allowed); unset: from every peer")
+	fs.IntVar(&o.maxQueryBytes, "max-query-bytes", 8192, "answer 414 to a query longer than this many `BYTES` (0: no cap)")
+	fs.DurationVar(&o.limits.readHeaderTimeout, "read-header-timeout", 5*time.Second, "the `DURATION` a client has to send the request headers")
+	fs.DurationVar(&o.limits.readTimeout, "read-timeout", 10*time.Second, "the `DURATION` a client has to send the whole request")
+	fs.DurationVar(&o.limits.writeTimeout, "write-timeout", 30*time.Second, "the `DURATION` from the end of the request headers to the end of the answer")
+	fs.DurationVar(&o.limits.idleTimeout, "idle-timeout", 2*time.Minute, "how long (`DURATION`) an idle keep-alive connection stays open")
+	fs.IntVar(&o.limits.maxHeaderBytes, "max-header-bytes", 16<<10, "the largest request line and headers, in `BYTES`")
+	fs.StringVar(&o.probe, "probe", "", "GET this `URL` (2 s timeout) and exit 0 if it answers 200, else 1; for container health checks")
 	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
 	return fs
 }
@@ -70,6 +102,13 @@ func parseFlags(args []string) (*options, *pflag.FlagSet, error) {
 	if err := o.validate(); err != nil {
 		return nil, fs, err
 	}
+	if fs.Changed("trusted-proxies") {
+		p, err := httpapi.ParseTrustedProxies(o.trustedRaw)
+		if err != nil {
+			return nil, fs, fmt.Errorf("--trusted-proxies: %w", err)
+		}
+		o.trustedProxies = p
+	}
 	return o, fs, nil
 }
 
@@ -86,8 +125,33 @@ func (o *options) validate() error {
 	default:
 		return fmt.Errorf("--log-format %q: want json or console", o.logFormat)
 	}
-	if o.shutdownTimeout < 0 {
-		return fmt.Errorf("--shutdown-timeout %v: must not be negative", o.shutdownTimeout)
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{
+		{"--shutdown-timeout", o.shutdownTimeout},
+		{"--read-header-timeout", o.limits.readHeaderTimeout},
+		{"--read-timeout", o.limits.readTimeout},
+		{"--write-timeout", o.limits.writeTimeout},
+		{"--idle-timeout", o.limits.idleTimeout},
+	} {
+		if d.v < 0 {
+			return fmt.Errorf("%s %v: must not be negative", d.flag, d.v)
+		}
+	}
+	if o.reloadSettle <= 0 {
+		return fmt.Errorf("--reload-settle %v: must be positive", o.reloadSettle)
+	}
+	if o.maxQueryBytes < 0 {
+		return fmt.Errorf("--max-query-bytes %d: must not be negative", o.maxQueryBytes)
+	}
+	if o.limits.maxHeaderBytes <= 0 {
+		return fmt.Errorf("--max-header-bytes %d: must be positive", o.limits.maxHeaderBytes)
+	}
+	if o.adminListen != "" {
+		if _, _, err := net.SplitHostPort(o.adminListen); err != nil {
+			return fmt.Errorf("--admin-listen %q: want HOST:PORT: %w", o.adminListen, err)
+		}
 	}
 	return nil
 }

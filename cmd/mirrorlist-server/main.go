@@ -2,8 +2,9 @@
 // Fedora's clients from MirrorManager's snapshot: a drop-in replacement for
 // the production server, with the same flags.
 //
-// main only wires the packages together: snapshot loads the inputs,
-// httpapi serves them and keeps the access log.
+// main only wires the packages together: reload loads the inputs into a
+// snapshot and keeps it current, httpapi serves it, keeps the access log
+// and exposes the metrics and health endpoints.
 package main
 
 import (
@@ -13,13 +14,12 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 
 	"go.uber.org/zap"
 
 	"github.com/mirrorlist-go/mirrorlist-server/httpapi"
-	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
+	"github.com/mirrorlist-go/mirrorlist-server/reload"
 )
 
 func main() {
@@ -34,27 +34,34 @@ const (
 )
 
 // run is the whole program: it returns the exit status. SIGTERM and SIGINT
-// shut the server down gracefully; SIGHUP reopens the access log.
+// shut the server down gracefully, and a second one exits at once; SIGHUP
+// reloads the inputs and reopens the access log.
 func run(args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	term := make(chan os.Signal, 2)
+	signal.Notify(term, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(term)
 	// SIGHUP is caught from the start, so that one arriving during the
 	// load does not kill the process (its default action).
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	return runWith(ctx, args, env{stdout: stdout, stderr: stderr, hup: hup})
+	return runWith(context.Background(), args, env{stdout: stdout, stderr: stderr, hup: hup, term: term, exit: os.Exit})
 }
 
 // env is what runWith needs from the outside world; tests supply their
-// own signals and learn the listening address through ready.
+// own signals and exit, and learn the listening addresses through ready.
 type env struct {
 	stdout, stderr io.Writer
-	hup            <-chan os.Signal
-	ready          func(addr net.Addr) // called once the server accepts connections
+	hup            <-chan os.Signal // SIGHUP
+	term           <-chan os.Signal // SIGTERM and SIGINT
+	exit           func(code int)   // leaves at once, on a second term signal; nil means os.Exit
+	// ready is called once the first snapshot is served, with the
+	// addresses of the main and the admin listener (nil if none).
+	ready func(main, admin net.Addr)
 }
 
-// runWith runs the server until ctx is done and returns the exit status.
+// runWith runs the server until ctx is done or a term signal arrives, and
+// returns the exit status.
 func runWith(ctx context.Context, args []string, e env) int {
 	o, fs, err := parseFlags(args)
 	if err != nil {
@@ -66,8 +73,18 @@ func runWith(ctx context.Context, args []string, e env) int {
 		usage(e.stdout, fs)
 		return exitOK
 	}
+	if o.probe != "" {
+		return probe(ctx, o.probe, probeTimeout, e.stdout, e.stderr)
+	}
 	logger := newLogger(o.logLevel, o.logFormat, e.stderr)
 	defer func() { _ = logger.Sync() }()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	exit := e.exit
+	if exit == nil {
+		exit = os.Exit
+	}
+	defer onSignals(e.term, cancel, exit, logger)()
 	if err := serveOptions(ctx, o, logger, e); err != nil {
 		fmt.Fprintf(e.stderr, "mirrorlist-server: %v\n", err)
 		return exitFail
@@ -75,8 +92,8 @@ func runWith(ctx context.Context, args []string, e env) int {
 	return exitOK
 }
 
-// serveOptions loads the inputs, opens the access log, listens and serves
-// until ctx is done.
+// serveOptions prepares the inputs and the access log, starts the
+// listeners, loads the first snapshot and serves until ctx is done.
 func serveOptions(ctx context.Context, o *options, logger *zap.Logger, e env) error {
 	if o.demo {
 		dir, err := os.MkdirTemp("", "mirrorlist-demo-")
@@ -91,49 +108,16 @@ func serveOptions(ctx context.Context, o *options, logger *zap.Logger, e env) er
 	if err := checkInputs(o.paths); err != nil {
 		return fmt.Errorf("cannot read the inputs:\n%w", err)
 	}
-	snap, err := snapshot.Load(ctx, o.paths)
-	if err != nil {
-		return fmt.Errorf("loading the inputs: %w", err)
-	}
-	holder := new(snapshot.Holder)
-	holder.Store(snap)
-
 	accessLog, err := openAccessLog(o.logPath, logger)
 	if err != nil {
 		return err
 	}
 	defer closeAccessLog(accessLog, logger)
-
-	ln, err := net.Listen("tcp", net.JoinHostPort(o.listen, strconv.Itoa(int(o.port))))
+	a, err := newApp(o, logger, accessLog)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return err
 	}
-	logStart(logger, o, snap.Stats(), ln.Addr())
-	if o.demo {
-		printDemo(e.stdout, snap, ln.Addr(), o.logPath)
-	}
-	if e.ready != nil {
-		e.ready(ln.Addr())
-	}
-
-	handler := httpapi.New(httpapi.Config{
-		Holder:    holder,
-		Minimum:   o.minimum,
-		AccessLog: accessLog,
-		Logger:    logger,
-	})
-	srv := newServer(handler, logger)
-	// RELOAD: the reload engineer wires the file watcher here, e.g.
-	//	r, err := reload.New(reload.Config{Paths: o.paths, Holder: holder, Logger: logger})
-	//	go r.Run(ctx)
-	// and adds r.Trigger() to onHangup below.
-	onHangup := func() {
-		logger.Info("SIGHUP: reopening the access log", zap.String("path", o.logPath))
-		if err := accessLog.Reopen(); err != nil {
-			logger.Error("access log reopen failed", zap.Error(err))
-		}
-	}
-	return serve(ctx, srv, ln, e.hup, onHangup, o.shutdownTimeout, logger)
+	return a.serve(ctx, e)
 }
 
 // openAccessLog opens the statistics log, or returns nil (no log) for an
@@ -170,9 +154,15 @@ func closeAccessLog(l *httpapi.AccessLog, logger *zap.Logger) {
 
 // logStart writes the one structured start-up line: inputs, counts and
 // load time, and the snapshot's first warnings if it has any.
-func logStart(logger *zap.Logger, o *options, st snapshot.Stats, addr net.Addr) {
+func logStart(logger *zap.Logger, o *options, res reload.Result, addr, admin net.Addr) {
+	st := res.Stats
+	adminAddr := ""
+	if admin != nil {
+		adminAddr = admin.String()
+	}
 	logger.Info("mirrorlist-server started",
 		zap.Stringer("listen", addr),
+		zap.String("admin_listen", adminAddr),
 		zap.String("cache", o.paths.Cache),
 		zap.String("geoip", o.paths.GeoIP),
 		zap.String("global_netblocks", o.paths.Netblocks),
@@ -180,6 +170,7 @@ func logStart(logger *zap.Logger, o *options, st snapshot.Stats, addr net.Addr) 
 		zap.String("access_log", o.logPath),
 		zap.Int("minimum", o.minimum),
 		zap.Bool("demo", o.demo),
+		zap.Bool("trust_all_forwarded_for", o.trustedProxies == nil),
 		zap.Uint64("snapshot_time", st.Time),
 		zap.Int("directories", st.Directories),
 		zap.Int("hosts", st.Hosts),
@@ -188,7 +179,7 @@ func logStart(logger *zap.Logger, o *options, st snapshot.Stats, addr net.Addr) 
 		zap.Int("routes", st.Routes),
 		zap.Int("countries", st.Countries),
 		zap.Int("warnings", st.WarningCount),
-		zap.Duration("load_time", st.LoadTime),
+		zap.Duration("load_time", res.Duration),
 	)
 	if st.WarningCount > 0 {
 		logger.Warn("the snapshot has inconsistencies (served anyway)",

@@ -6,8 +6,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -36,8 +38,17 @@ func TestParseFlagsDefaults(t *testing.T) {
 		logLevel:        "info",
 		logFormat:       "json",
 		shutdownTimeout: 10 * time.Second,
+		reloadSettle:    2 * time.Second,
+		maxQueryBytes:   8192,
+		limits: httpLimits{
+			readHeaderTimeout: 5 * time.Second,
+			readTimeout:       10 * time.Second,
+			writeTimeout:      30 * time.Second,
+			idleTimeout:       2 * time.Minute,
+			maxHeaderBytes:    16384,
+		},
 	}
-	if *o != want {
+	if !reflect.DeepEqual(*o, want) {
 		t.Errorf("defaults\n got %+v\nwant %+v", *o, want)
 	}
 }
@@ -66,6 +77,21 @@ func TestParseFlags(t *testing.T) {
 			func(o *options) bool { return o.logLevel == "debug" && o.logFormat == "console" }},
 		{"empty log", []string{"--log="}, func(o *options) bool { return o.logPath == "" && o.logPathSet }},
 		{"shutdown timeout", []string{"--shutdown-timeout", "2s"}, func(o *options) bool { return o.shutdownTimeout == 2*time.Second }},
+		{"admin", []string{"--admin-listen", "127.0.0.1:9090"}, func(o *options) bool { return o.adminListen == "127.0.0.1:9090" }},
+		{"reload", []string{"--reload-settle", "500ms", "--allow-shrink"},
+			func(o *options) bool { return o.reloadSettle == 500*time.Millisecond && o.allowShrink }},
+		{"trusted proxies", []string{"--trusted-proxies", "10.0.0.0/8,192.0.2.1", "--trusted-proxies", "2001:db8::/32"},
+			func(o *options) bool {
+				return reflect.DeepEqual(o.trustedProxies, []netip.Prefix{
+					netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.1/32"), netip.MustParsePrefix("2001:db8::/32")})
+			}},
+		{"no trusted proxies", []string{"--trusted-proxies="}, func(o *options) bool { return o.trustedProxies != nil && len(o.trustedProxies) == 0 }},
+		{"trust all by default", nil, func(o *options) bool { return o.trustedProxies == nil }},
+		{"limits", []string{"--read-header-timeout=1s", "--read-timeout=2s", "--write-timeout=3s", "--idle-timeout=4s", "--max-header-bytes=5000", "--max-query-bytes=0"},
+			func(o *options) bool {
+				return o.limits == httpLimits{time.Second, 2 * time.Second, 3 * time.Second, 4 * time.Second, 5000} && o.maxQueryBytes == 0
+			}},
+		{"probe", []string{"--probe", "http://127.0.0.1:3000/readyz"}, func(o *options) bool { return o.probe == "http://127.0.0.1:3000/readyz" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,6 +118,16 @@ func TestParseFlagsErrors(t *testing.T) {
 		{[]string{"--log-level", "trace"}, "--log-level"},
 		{[]string{"--log-format", "xml"}, "--log-format"},
 		{[]string{"--shutdown-timeout", "-1s"}, "--shutdown-timeout"},
+		{[]string{"--admin-listen", "9090"}, "--admin-listen"},
+		{[]string{"--reload-settle", "0s"}, "--reload-settle"},
+		{[]string{"--trusted-proxies", "10.0.0.0/8,proxy.example.org"}, "proxy.example.org"},
+		{[]string{"--trusted-proxies", "10.0.0.0/40"}, "--trusted-proxies"},
+		{[]string{"--read-timeout", "-1s"}, "--read-timeout"},
+		{[]string{"--write-timeout", "-1s"}, "--write-timeout"},
+		{[]string{"--idle-timeout", "-1s"}, "--idle-timeout"},
+		{[]string{"--read-header-timeout", "-1s"}, "--read-header-timeout"},
+		{[]string{"--max-header-bytes", "0"}, "--max-header-bytes"},
+		{[]string{"--max-query-bytes", "-1"}, "--max-query-bytes"},
 		{[]string{"stray"}, "stray"},
 	}
 	for _, tt := range tests {
@@ -127,7 +163,7 @@ func runArgs(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	var out, errOut syncBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	code = runWith(ctx, args, env{stdout: &out, stderr: &errOut, ready: func(net.Addr) { cancel() }})
+	code = runWith(ctx, args, env{stdout: &out, stderr: &errOut, ready: func(net.Addr, net.Addr) { cancel() }})
 	return code, out.String(), errOut.String()
 }
 
@@ -231,7 +267,7 @@ func TestRunServes(t *testing.T) {
 	go func() {
 		done <- runWith(ctx, append(args, "--log-level", "debug"), env{
 			stdout: &stdout, stderr: &stderr, hup: hup,
-			ready: func(a net.Addr) { addrc <- a },
+			ready: func(a, _ net.Addr) { addrc <- a },
 		})
 	}()
 	var base string
@@ -260,7 +296,7 @@ func TestRunServes(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", code, stderr.String())
 	}
 	logs := stderr.String()
-	for _, want := range []string{"mirrorlist-server started", `"directories"`, "SIGHUP", `"msg":"request"`, "server stopped"} {
+	for _, want := range []string{"mirrorlist-server started", `"directories"`, "SIGHUP", `"msg":"request"`, "server stopped", "snapshot reloaded"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("server log lacks %s:\n%s", want, logs)
 		}

@@ -6,63 +6,81 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
 
-// newServer returns the HTTP server for the handler, with timeouts that
-// keep slow or idle clients from holding connections forever.
-func newServer(h http.Handler, logger *zap.Logger) *http.Server {
-	errLog, err := zap.NewStdLogAt(logger.Named("http"), zapcore.WarnLevel)
+// newServer returns an HTTP server for h with the configured timeouts and
+// header limit, which keep slow or idle clients from holding connections
+// (and goroutines) forever. Its own errors go to logger.
+func newServer(h http.Handler, l httpLimits, logger *zap.Logger) *http.Server {
+	errLog, err := zap.NewStdLogAt(logger, zapcore.WarnLevel)
 	if err != nil {
 		errLog = nil // only fails for an invalid level; keep net/http's default
 	}
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
+		ReadHeaderTimeout: l.readHeaderTimeout,
+		ReadTimeout:       l.readTimeout,
+		WriteTimeout:      l.writeTimeout,
+		IdleTimeout:       l.idleTimeout,
+		MaxHeaderBytes:    l.maxHeaderBytes,
 		ErrorLog:          errLog,
 	}
 }
 
-// serve runs srv on ln until ctx is done, then shuts it down, giving the
-// requests in flight up to timeout to finish. Each value on hup calls
-// onHangup. It returns an error if the server stops on its own or the
-// shutdown does not complete in time.
-func serve(ctx context.Context, srv *http.Server, ln net.Listener, hup <-chan os.Signal, onHangup func(), timeout time.Duration, logger *zap.Logger) error {
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	for {
-		select {
-		case err := <-errc:
-			return fmt.Errorf("serving on %s: %w", ln.Addr(), err)
-		case <-hup:
-			onHangup()
-		case <-ctx.Done():
-			return shutdown(srv, errc, timeout, logger)
-		}
-	}
+// listener is one HTTP server with the listener it serves, named for
+// messages ("main", "admin").
+type listener struct {
+	name string
+	srv  *http.Server
+	ln   net.Listener
+	done chan struct{} // closed when Serve has returned
 }
 
-// shutdown stops accepting connections and waits for the requests in
-// flight, up to timeout.
-func shutdown(srv *http.Server, errc <-chan error, timeout time.Duration, logger *zap.Logger) error {
-	logger.Info("shutting down", zap.Duration("timeout", timeout))
+// servers runs several HTTP servers and shuts them down together.
+type servers struct {
+	list []*listener
+	// failed receives the error of a server that stopped on its own,
+	// which only a broken listener makes happen.
+	failed chan error
+}
+
+// startServers starts serving every listener in its own goroutine.
+func startServers(list ...*listener) *servers {
+	s := &servers{list: list, failed: make(chan error, len(list))}
+	for _, l := range list {
+		l.done = make(chan struct{})
+		go func() {
+			defer close(l.done)
+			if err := l.srv.Serve(l.ln); !errors.Is(err, http.ErrServerClosed) {
+				s.failed <- fmt.Errorf("serving %s on %s: %w", l.name, l.ln.Addr(), err)
+			}
+		}()
+	}
+	return s
+}
+
+// shutdown stops every server from accepting connections at once, closes
+// idle ones, and waits up to timeout for the requests in flight to finish.
+// Connections still busy then are closed, and the error says so.
+func (s *servers) shutdown(timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		_ = srv.Close()
-		return fmt.Errorf("shutdown: %w", err)
+	errs := make([]error, len(s.list))
+	var wg sync.WaitGroup
+	for i, l := range s.list {
+		wg.Go(func() {
+			if err := l.srv.Shutdown(ctx); err != nil {
+				_ = l.srv.Close()
+				errs[i] = fmt.Errorf("shutting down %s: %w", l.name, err)
+			}
+			<-l.done
+		})
 	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
-	}
-	logger.Info("server stopped")
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
 }

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/zap"
+
+	"github.com/mirrorlist-go/mirrorlist-server/httpapi"
+	"github.com/mirrorlist-go/mirrorlist-server/reload"
+	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
+)
+
+// app is the server's parts, wired: the holder of the served snapshot and
+// the reloader that fills it, the access log, and (with an admin
+// listener) the metrics registry.
+type app struct {
+	o         *options
+	logger    *zap.Logger
+	holder    *snapshot.Holder
+	accessLog *httpapi.AccessLog
+	reg       *prometheus.Registry // nil without an admin listener
+	metrics   *httpapi.Metrics     // nil without an admin listener
+	reloader  *reload.Reloader
+}
+
+// newApp builds the parts. It reads nothing yet: serve does the first
+// load.
+func newApp(o *options, logger *zap.Logger, accessLog *httpapi.AccessLog) (*app, error) {
+	a := &app{o: o, logger: logger, holder: new(snapshot.Holder), accessLog: accessLog}
+	if o.adminListen != "" {
+		if err := a.newMetrics(); err != nil {
+			return nil, err
+		}
+	}
+	r, err := reload.New(reload.Config{
+		Paths:       o.paths,
+		Holder:      a.holder,
+		Settle:      o.reloadSettle,
+		AllowShrink: o.allowShrink,
+		Logger:      logger.Named("reload"),
+		OnResult:    a.metrics.ObserveReload,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.reloader = r
+	return a, nil
+}
+
+// newMetrics creates the registry, with the Go runtime and process
+// collectors and the server's own metrics.
+func (a *app) newMetrics() error {
+	a.reg = prometheus.NewRegistry()
+	for _, c := range []prometheus.Collector{
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	} {
+		if err := a.reg.Register(c); err != nil {
+			return fmt.Errorf("registering metrics: %w", err)
+		}
+	}
+	m, err := httpapi.NewMetrics(a.reg, httpapi.MetricsConfig{Holder: a.holder, AccessLog: a.accessLog})
+	if err != nil {
+		return err
+	}
+	a.metrics = m
+	return nil
+}
+
+// mainHandler answers the clients: mirrorlist, metalink and /readyz.
+func (a *app) mainHandler() http.Handler {
+	return httpapi.New(httpapi.Config{
+		Holder:         a.holder,
+		Minimum:        a.o.minimum,
+		AccessLog:      a.accessLog,
+		Logger:         a.logger,
+		Metrics:        a.metrics,
+		TrustedProxies: a.o.trustedProxies,
+		MaxQueryBytes:  a.o.maxQueryBytes,
+		// The main port may be public: no error texts, which name files.
+		Ready: httpapi.NewReadiness(httpapi.ReadinessConfig{Holder: a.holder, Status: a.reloader.Status}),
+	})
+}
+
+// adminHandler answers the operators: health, metrics and reloads.
+func (a *app) adminHandler() http.Handler {
+	return httpapi.NewAdmin(httpapi.AdminConfig{
+		Gatherer: a.reg,
+		Ready:    httpapi.NewReadiness(httpapi.ReadinessConfig{Holder: a.holder, Status: a.reloader.Status, Verbose: true}),
+		Reload:   a.reloader.Handler(),
+	})
+}
+
+// listen opens the main listener and, if configured, the admin one, before
+// the first load, so that a port in use fails at once rather than after
+// the load.
+func (a *app) listen() ([]*listener, error) {
+	mainAddr := net.JoinHostPort(a.o.listen, strconv.Itoa(int(a.o.port)))
+	ln, err := net.Listen("tcp", mainAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	list := []*listener{{name: "main", ln: ln, srv: newServer(a.mainHandler(), a.o.limits, a.logger.Named("http"))}}
+	if a.o.adminListen == "" {
+		return list, nil
+	}
+	aln, err := net.Listen("tcp", a.o.adminListen)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("listen (--admin-listen): %w", err)
+	}
+	return append(list, &listener{name: "admin", ln: aln, srv: newServer(a.adminHandler(), a.o.limits, a.logger.Named("admin"))}), nil
+}
+
+// serve listens, loads the first snapshot, then serves and reloads until
+// ctx is done, and shuts down. The listeners answer from the start:
+// /healthz says the process is up and /readyz says 503 during the first
+// load, which at Fedora's scale takes seconds.
+func (a *app) serve(ctx context.Context, e env) error {
+	list, err := a.listen()
+	if err != nil {
+		return err
+	}
+	srvs := startServers(list...)
+	res, err := a.reloader.ReloadNow(ctx)
+	if err != nil {
+		shutErr := srvs.shutdown(a.o.shutdownTimeout)
+		if ctx.Err() != nil { // a signal during the load: a clean stop
+			return shutErr
+		}
+		return errors.Join(fmt.Errorf("loading the inputs: %w", err), shutErr)
+	}
+	a.started(res, list, e)
+	return a.loop(ctx, srvs, e.hup)
+}
+
+// started reports the first load: the start-up log line, the demo's
+// examples, and e.ready.
+func (a *app) started(res reload.Result, list []*listener, e env) {
+	mainAddr := list[0].ln.Addr()
+	var adminAddr net.Addr
+	if len(list) > 1 {
+		adminAddr = list[1].ln.Addr()
+	}
+	logStart(a.logger, a.o, res, mainAddr, adminAddr)
+	if a.o.demo {
+		printDemo(e.stdout, a.holder.Current(), mainAddr, adminAddr, a.o)
+	}
+	if e.ready != nil {
+		e.ready(mainAddr, adminAddr)
+	}
+}
+
+// loop watches the inputs and answers SIGHUP until ctx is done or a
+// server fails, then shuts the servers down.
+func (a *app) loop(ctx context.Context, srvs *servers, hup <-chan os.Signal) error {
+	watchErr := make(chan error, 1)
+	go func() { watchErr <- a.reloader.Run(ctx) }()
+	watching := true
+	for {
+		select {
+		case <-ctx.Done():
+			err := srvs.shutdown(a.o.shutdownTimeout)
+			if watching {
+				<-watchErr // Run ends with ctx; a build under way is abandoned
+			}
+			if err == nil {
+				a.logger.Info("server stopped")
+			}
+			return err
+		case err := <-srvs.failed:
+			return errors.Join(err, srvs.shutdown(a.o.shutdownTimeout))
+		case err := <-watchErr:
+			watching = false
+			a.logger.Error("not watching the input files: SIGHUP and POST /-/reload still reload them", zap.Error(err))
+		case <-hup:
+			a.hangup(ctx, watching)
+		}
+	}
+}
+
+// hangup answers SIGHUP: it asks for a reload of every input (through the
+// watcher, after the settle time; at once if the watcher is not running)
+// and reopens the access log after a rotation.
+func (a *app) hangup(ctx context.Context, watching bool) {
+	a.logger.Info("SIGHUP: reloading the inputs and reopening the access log", zap.String("access_log", a.o.logPath))
+	if err := a.accessLog.Reopen(); err != nil {
+		a.logger.Error("access log reopen failed", zap.Error(err))
+	}
+	if watching {
+		a.reloader.Trigger()
+		return
+	}
+	_, _ = a.reloader.ReloadNow(ctx) // logged and counted by the reloader
+}
