@@ -23,4 +23,5 @@ ENTRYPOINT ["/usr/local/bin/mirrorlist-server", \
     "--global_netblocks", "/var/lib/mirrormanager/global_netblocks.txt", \
     "--cccsv", "/var/lib/mirrormanager/country_continent.csv", \
     "--geoip", "/var/lib/mirrormanager/GeoLite2-Country.mmdb", \
-    "--log", "/dev/stdout"]
+    "--log", "/dev/stdout", \
+    "--admin-listen", "0.0.0.0:9090"]
