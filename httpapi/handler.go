@@ -1,7 +1,10 @@
 // Package httpapi is the HTTP face of the mirrorlist server: it routes
 // requests, parses their queries and client addresses, asks package resolve
 // for the answer and writes it byte for byte as protocol.md section 7
-// describes, and it keeps the statistics access log of section 8.
+// describes, and it keeps the statistics access log of section 8. It also
+// answers the health endpoints (/readyz on the main port; /healthz, /readyz,
+// /metrics and the reload hook on the admin listener, see NewAdmin) and
+// keeps the Prometheus metrics of the requests, answers and reloads.
 //
 // The request path is built to allocate little: the query is scanned in
 // place instead of into a map, answers, buffers and random sources are
