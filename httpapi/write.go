@@ -169,7 +169,7 @@ func appendResources(dst []byte, ms *snapshot.Mirrors, a *resolve.Answer) []byte
 		attrs := appendMirrorAttrs(attrBuf[:0], m)
 		for _, ref := range m.URLs {
 			u := ms.URLForXML(ref)
-			dst = appendURLHead(dst, u)
+			dst = appendURLHead(dst, ms.URLScheme(ref), u)
 			dst = append(dst, attrs...)
 			dst = append(dst, u...)
 			dst = append(dst, tails[slashIndex(u)]...)
@@ -211,16 +211,17 @@ func appendMirrorAttrs(dst []byte, m *resolve.Mirror) []byte {
 func isUpper(c byte) bool { return 'A' <= c && c <= 'Z' }
 
 // appendURLHead appends the start of a <url> line up to the location's
-// value, for a URL already escaped; the usual schemes take one copy.
-func appendURLHead(dst []byte, url string) []byte {
-	switch {
-	case strings.HasPrefix(url, "https:"):
+// value for a URL of scheme s; url, already escaped, gives an unusual
+// scheme's name.
+func appendURLHead(dst []byte, s snapshot.Scheme, url string) []byte {
+	switch s {
+	case snapshot.HTTPS:
 		return append(dst, `    <url protocol="https" type="https" location="`...)
-	case strings.HasPrefix(url, "http:"):
+	case snapshot.HTTP:
 		return append(dst, `    <url protocol="http" type="http" location="`...)
-	case strings.HasPrefix(url, "rsync:"):
+	case snapshot.Rsync:
 		return append(dst, `    <url protocol="rsync" type="rsync" location="`...)
-	case strings.HasPrefix(url, "ftp:"):
+	case snapshot.FTP:
 		return append(dst, `    <url protocol="ftp" type="ftp" location="`...)
 	}
 	scheme := schemeOf(url)

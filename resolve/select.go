@@ -332,7 +332,7 @@ func (r *resolver) usableHosts(limit int) int {
 // sc.order; with trim, only those that serve the client's country.
 func (r *resolver) add(hosts []snapshot.HostRef, trim bool) {
 	for _, h := range hosts {
-		if hasBit(r.sc.seen, h) || !r.carries(h) || trim && !r.m.Host(h).Allows(r.clientCountry) {
+		if hasBit(r.sc.seen, h) || !r.carries(h) || trim && !r.allows(h) {
 			continue
 		}
 		r.place(h)
@@ -343,11 +343,17 @@ func (r *resolver) add(hosts []snapshot.HostRef, trim bool) {
 func (r *resolver) countAllowed(hosts []snapshot.HostRef) int {
 	n := 0
 	for _, h := range hosts {
-		if r.m.Host(h).Allows(r.clientCountry) {
+		if r.allows(h) {
 			n++
 		}
 	}
 	return n
+}
+
+// allows reports whether h serves the client's country; only the few
+// restricted hosts need their list looked at.
+func (r *resolver) allows(h snapshot.HostRef) bool {
+	return !r.m.Restricted(h) || r.m.Host(h).Allows(r.clientCountry)
 }
 
 // place appends h to sc.order unless it is there already: a host keeps
@@ -362,11 +368,8 @@ func (r *resolver) place(h snapshot.HostRef) {
 
 // weighted shuffles the group sc.order[start:] by bandwidth.
 func (r *resolver) weighted(start int) {
-	r.sc.shuffle.weighted(r.sc.order[start:], r.weight, r.rng)
+	r.sc.shuffle.weighted(r.sc.order[start:], r.m.Weights(), r.rng)
 }
-
-// weight is a host's shuffle weight, its bandwidth (at least 1).
-func (r *resolver) weight(h snapshot.HostRef) float64 { return float64(r.m.Host(h).Weight) }
 
 func (r *resolver) headerCountry(cc string) {
 	r.a.Header = append(r.a.Header, "country = "...)

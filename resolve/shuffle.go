@@ -19,7 +19,7 @@ type shuffler struct {
 
 // weighted puts group in bandwidth-weighted random order: the order of
 // drawing one host after the other, each draw with probability proportional
-// to weight among those left. weight(h) should be at least 1; lower values
+// to weight among those left. weights[h] should be at least 1; lower values
 // and NaN count as 1.
 //
 // Each host gets the key E/w, E exponentially distributed: the smallest key
@@ -34,7 +34,7 @@ type shuffler struct {
 // bits.Len(len(group)) of the 52 mantissa bits; keys that then compare
 // equal (a relative difference below 2^-40 for groups under 4096 hosts)
 // keep group order, a bias far below anything measurable.
-func (sh *shuffler) weighted(group []snapshot.HostRef, weight func(snapshot.HostRef) float64, rng *rand.Rand) {
+func (sh *shuffler) weighted(group []snapshot.HostRef, weights []float64, rng *rand.Rand) {
 	if len(group) < 2 {
 		return
 	}
@@ -42,7 +42,7 @@ func (sh *shuffler) weighted(group []snapshot.HostRef, weight func(snapshot.Host
 	mask := uint64(1)<<shift - 1
 	keys := sh.keys[:0]
 	for i, h := range group {
-		w := weight(h)
+		w := weights[h]
 		if !(w >= 1) { // also catches NaN
 			w = 1
 		}
@@ -76,20 +76,30 @@ func (sh *shuffler) sort(keys []uint64) {
 
 // radixSort sorts keys ascending, using spare (as long as keys) as
 // scratch. A least-significant-digit radix sort orders the keys by their
-// top 32 bits, a byte per pass, skipping bytes that all keys share; an
-// insertion sort on the whole keys then only has to reorder the rare runs
-// whose top 32 bits are equal, in about linear time.
+// top bits, a byte per pass, skipping bytes that all keys share; an
+// insertion sort on the whole keys then only has to reorder the runs whose
+// top bits are equal, in about linear time.
+//
+// The top 32 bits are sorted on, or only the top 16 (the sign, the
+// exponent and 4 bits of mantissa of a key) for fewer than radixWide keys:
+// a pass costs about as much as the insertion sort of the short runs that
+// two passes fewer leave behind, and a metalink's groups of mirrors are
+// mostly of 100 to 250 hosts.
 func radixSort(keys, spare []uint64) {
+	low := 32
+	if len(keys) < radixWide {
+		low = 48
+	}
 	src, dst := keys, spare
-	for shift := 32; shift < 64; shift += 8 {
-		var start [256]int
+	for shift := low; shift < 64; shift += 8 {
+		var start [256]uint32
 		for _, k := range src {
 			start[byte(k>>shift)]++
 		}
-		if start[byte(src[0]>>shift)] == len(src) {
+		if int(start[byte(src[0]>>shift)]) == len(src) {
 			continue // one digit for all: the pass would change nothing
 		}
-		sum := 0
+		var sum uint32
 		for d, n := range start {
 			start[d], sum = sum, sum+n
 		}
@@ -109,6 +119,10 @@ func radixSort(keys, spare []uint64) {
 		}
 	}
 }
+
+// radixWide is the number of keys from which radixSort sorts on their top
+// 32 bits rather than 16.
+const radixWide = 256
 
 // shuffle puts hosts in uniformly random order (Fisher–Yates).
 func shuffle(hosts []snapshot.HostRef, rng *rand.Rand) {

@@ -1,8 +1,6 @@
 package resolve
 
 import (
-	"strings"
-
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
 
@@ -90,17 +88,16 @@ func (r *resolver) filterURLs(urls []snapshot.URLRef) []snapshot.URLRef {
 func (r *resolver) pickOne(urls []snapshot.URLRef, filter bool) []snapshot.URLRef {
 	best, bestRank, kept := -1, 0, 0
 	for i, u := range urls {
-		url := r.m.URL(u)
 		if filter {
 			if kept == len(r.sc.protos) {
 				break
 			}
-			if !hasScheme(url, r.sc.protos) {
+			if !hasScheme(r.m.URL(u), r.sc.protos) {
 				continue
 			}
 			kept++
 		}
-		if rank := schemeRank(url); best < 0 || rank < bestRank {
+		if rank := schemeRank(r.m.URLScheme(u)); best < 0 || rank < bestRank {
 			best, bestRank = i, rank
 		}
 	}
@@ -111,13 +108,13 @@ func (r *resolver) pickOne(urls []snapshot.URLRef, filter bool) []snapshot.URLRe
 }
 
 // schemeRank orders URLs by scheme for a mirrorlist: lower is better.
-func schemeRank(url string) int {
-	switch {
-	case strings.HasPrefix(url, "https:"):
+func schemeRank(s snapshot.Scheme) int {
+	switch s {
+	case snapshot.HTTPS:
 		return 0
-	case strings.HasPrefix(url, "http:"):
+	case snapshot.HTTP:
 		return 1
-	case strings.HasPrefix(url, "ftp:"):
+	case snapshot.FTP:
 		return 2
 	}
 	return 3

@@ -499,7 +499,7 @@ func (b *builder) finish() *Mirrors {
 			b.warn.add("FileDetailsCache: directory %q has no directory entry", dir)
 		}
 	}
-	m.xmlURLs = escapeURLs(m.urls)
+	m.fast = newFastPath(m)
 	m.stats.Time = m.time
 	m.stats.Directories = len(m.directories)
 	m.stats.Hosts = len(m.hosts)

@@ -121,7 +121,7 @@ type Mirrors struct {
 	disabled    map[string]bool
 	hosts       []Host
 	urls        []string
-	xmlURLs     []string // urls escaped for XML, see URLForXML
+	fast        fastPath // request-path tables derived from the rest, see resolve_support.go
 	asnHosts    map[uint32][]HostRef
 
 	hostNetblocks   *bart.Table[[]HostRef]

@@ -36,3 +36,20 @@ func TestURLForXML(t *testing.T) {
 		}
 	}
 }
+
+func TestSchemeOf(t *testing.T) {
+	for url, want := range map[string]snapshot.Scheme{
+		"https://a.example.org/pub": snapshot.HTTPS,
+		"http://a.example.org/pub":  snapshot.HTTP,
+		"ftp://a.example.org/pub":   snapshot.FTP,
+		"rsync://a.example.org/pub": snapshot.Rsync,
+		"httpx://a.example.org/pub": snapshot.OtherScheme,
+		"HTTPS://a.example.org/pub": snapshot.OtherScheme,
+		"https":                     snapshot.OtherScheme,
+		"":                          snapshot.OtherScheme,
+	} {
+		if got := snapshot.SchemeOf(url); got != want {
+			t.Errorf("SchemeOf(%q) = %v, want %v", url, got, want)
+		}
+	}
+}
