@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 
 	"github.com/oschwald/maxminddb-golang/v2"
 )
@@ -13,9 +14,21 @@ import (
 // The whole file is read into memory rather than mmapped: operators rewrite
 // these files in place, and a mapped file truncated or rewritten under a
 // running process kills it with SIGBUS.
+//
+// Country decodes each distinct database record once: a country database
+// has a few hundred records shared by all its networks, and decoding one
+// costs a walk of the record and a string allocation per request.
 type GeoIP struct {
 	reader *maxminddb.Reader
+	// countries maps a record's offset in the data section to its
+	// country.iso_code. It is copied on write: readers never lock, and
+	// the few hundred misses of a database's lifetime pay for the copy.
+	countries atomic.Pointer[map[uintptr]string]
 }
+
+// maxCachedRecords bounds the country cache for a database that has far
+// more records than a country database should.
+const maxCachedRecords = 1 << 16
 
 // LoadGeoIP reads the GeoIP2/GeoLite2 country database at path.
 func LoadGeoIP(path string) (*GeoIP, error) {
@@ -49,15 +62,45 @@ func ParseGeoIP(data []byte) (*GeoIP, error) {
 	if err := r.Lookup(netip.MustParseAddr("8.8.8.8")).DecodePath(&probe, "country", "iso_code"); err != nil {
 		return nil, fmt.Errorf("probe lookup: %w", err)
 	}
-	return &GeoIP{reader: r}, nil
+	g := &GeoIP{reader: r}
+	g.countries.Store(new(map[uintptr]string))
+	return g, nil
 }
 
 // Country returns addr's country.iso_code, or "" when the database has none
 // or the record cannot be decoded.
 func (g *GeoIP) Country(addr netip.Addr) string {
-	var cc string
-	if err := g.reader.Lookup(addr).DecodePath(&cc, "country", "iso_code"); err != nil {
+	res := g.reader.Lookup(addr)
+	if res.Err() != nil || !res.Found() {
 		return ""
 	}
+	off := res.Offset()
+	if cc, ok := (*g.countries.Load())[off]; ok {
+		return cc
+	}
+	var cc string
+	if err := res.DecodePath(&cc, "country", "iso_code"); err != nil {
+		return ""
+	}
+	g.remember(off, cc)
 	return cc
+}
+
+// remember adds a decoded record's country to the cache, unless another
+// goroutine did meanwhile or the cache is full.
+func (g *GeoIP) remember(off uintptr, cc string) {
+	for {
+		old := g.countries.Load()
+		if _, ok := (*old)[off]; ok || len(*old) >= maxCachedRecords {
+			return
+		}
+		m := make(map[uintptr]string, len(*old)+1)
+		for k, v := range *old {
+			m[k] = v
+		}
+		m[off] = cc
+		if g.countries.CompareAndSwap(old, &m) {
+			return
+		}
+	}
 }
