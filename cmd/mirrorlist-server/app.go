@@ -102,13 +102,17 @@ func (a *app) adminHandler() http.Handler {
 // listen opens the main listener and, if configured, the admin one, before
 // the first load, so that a port in use fails at once rather than after
 // the load.
-func (a *app) listen() ([]*listener, error) {
+func (a *app) listen(wrap func(http.Handler) http.Handler) ([]*listener, error) {
 	mainAddr := net.JoinHostPort(a.o.listen, strconv.Itoa(int(a.o.port)))
 	ln, err := net.Listen("tcp", mainAddr)
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	list := []*listener{{name: "main", ln: ln, srv: newServer(a.mainHandler(), a.o.limits, a.logger.Named("http"))}}
+	h := a.mainHandler()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	list := []*listener{{name: "main", ln: ln, srv: newServer(h, a.o.limits, a.logger.Named("http"))}}
 	if a.o.adminListen == "" {
 		return list, nil
 	}
@@ -125,7 +129,7 @@ func (a *app) listen() ([]*listener, error) {
 // /healthz says the process is up and /readyz says 503 during the first
 // load, which at Fedora's scale takes seconds.
 func (a *app) serve(ctx context.Context, e env) error {
-	list, err := a.listen()
+	list, err := a.listen(e.wrap)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -58,6 +59,9 @@ type env struct {
 	// ready is called once the first snapshot is served, with the
 	// addresses of the main and the admin listener (nil if none).
 	ready func(main, admin net.Addr)
+	// wrap, if set, wraps the main handler: tests hold requests in
+	// flight with it.
+	wrap func(http.Handler) http.Handler
 }
 
 // runWith runs the server until ctx is done or a term signal arrives, and

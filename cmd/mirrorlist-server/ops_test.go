@@ -35,6 +35,12 @@ type running struct {
 // first snapshot.
 func startServer(t *testing.T, args ...string) *running {
 	t.Helper()
+	return startServerEnv(t, env{}, args...)
+}
+
+// startServerEnv is startServer with e's wrap.
+func startServerEnv(t *testing.T, e env, args ...string) *running {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	r := &running{
 		hup: make(chan os.Signal), term: make(chan os.Signal),
@@ -52,6 +58,7 @@ func startServer(t *testing.T, args ...string) *running {
 			stdout: io.Discard, stderr: r.stderr, hup: r.hup, term: r.term,
 			exit:  func(code int) { r.exits <- code },
 			ready: func(m, a net.Addr) { readyc <- addrs{m, a} },
+			wrap:  e.wrap,
 		})
 	}()
 	select {
@@ -344,6 +351,84 @@ func TestRunTermSignal(t *testing.T) {
 		if !strings.Contains(logs, want) {
 			t.Errorf("log lacks %q:\n%s", want, logs)
 		}
+	}
+}
+
+// holdHandler wraps h so that a request with hold= in its query waits
+// for release before it is answered, telling started when it arrives.
+func holdHandler(started chan<- struct{}, release <-chan struct{}) func(http.Handler) http.Handler {
+	return func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Query().Has("hold") {
+				started <- struct{}{}
+				<-release
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+}
+
+// TestRunSlowRequestAndSecondSignal holds a request in its handler across
+// a SIGTERM: new connections are refused, the shutdown waits for the
+// request, a second signal calls exit(130) at once, and the request, once
+// released, still gets its whole answer.
+func TestRunSlowRequestAndSecondSignal(t *testing.T) {
+	_, args := inputDir(t)
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	r := startServerEnv(t, env{wrap: holdHandler(started, release)}, args...)
+	type answer struct {
+		code int
+		body string
+		err  error
+	}
+	answered := make(chan answer, 1)
+	go func() { // no t.Fatal off the test's goroutine
+		resp, err := http.Get(r.base + "/mirrorlist?repo=fedora-41&arch=x86_64&hold=1")
+		if err != nil {
+			answered <- answer{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		answered <- answer{resp.StatusCode, string(b), err}
+	}()
+	<-started
+	r.term <- syscall.SIGTERM
+	addr := strings.TrimPrefix(r.base, "http://")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			break // refused: the listener is closed
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("new connections still accepted after SIGTERM")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	select {
+	case code := <-r.done:
+		r.done <- code
+		t.Fatalf("run returned %d with a request in flight", code)
+	default:
+	}
+	r.term <- syscall.SIGINT
+	select {
+	case code := <-r.exits:
+		if code != exitInterrupted {
+			t.Errorf("exit(%d) on the second signal, want %d", code, exitInterrupted)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no exit on the second signal")
+	}
+	// The test's exit does not end the process: the graceful path goes on.
+	close(release)
+	if a := <-answered; a.err != nil || a.code != http.StatusOK || !strings.HasPrefix(a.body, "# repo = fedora-41 arch = x86_64 ") {
+		t.Errorf("the request in flight got %d %q, %v", a.code, a.body, a.err)
+	}
+	if code := r.wait(t); code != exitOK {
+		t.Errorf("exit %d", code)
 	}
 }
 
