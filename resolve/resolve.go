@@ -172,9 +172,19 @@ func (r *resolver) locateRepo() bool {
 // invalidRepoMessage is the body of the invalid repo answer: the header so
 // far, the error, and every repository and arch the snapshot knows, one a
 // line. keys are "repo+arch", sorted; each is split at its last '+' (an
-// arch never contains one), and a key without '+' is left out.
+// arch never contains one), and a key without '+' is left out. The message
+// runs to tens of kilobytes at Fedora's scale, so it is sized first and
+// built in a single allocation.
 func invalidRepoMessage(header []byte, keys []string) string {
+	const linePrefix, archPrefix = "# repo=", "&arch="
+	n := len(header) + len(msgInvalidRepo)
+	for _, k := range keys {
+		if strings.LastIndexByte(k, '+') >= 0 {
+			n += len(linePrefix) + len(k) - 1 + len(archPrefix) + 1
+		}
+	}
 	var b strings.Builder
+	b.Grow(n)
 	b.Write(header)
 	b.WriteString(msgInvalidRepo)
 	for _, k := range keys {
@@ -182,9 +192,9 @@ func invalidRepoMessage(header []byte, keys []string) string {
 		if i < 0 {
 			continue
 		}
-		b.WriteString("# repo=")
+		b.WriteString(linePrefix)
 		b.WriteString(k[:i])
-		b.WriteString("&arch=")
+		b.WriteString(archPrefix)
 		b.WriteString(k[i+1:])
 		b.WriteByte('\n')
 	}
