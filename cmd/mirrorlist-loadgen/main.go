@@ -15,8 +15,12 @@
 // connections, in a closed loop (each connection sends its next request as
 // soon as the last one is answered: the maximum throughput) or, with -rate,
 // in an open loop: request k is due at start + k/rate whatever happened
-// before, and its latency counts from that moment, so a server that stalls
-// is charged for every request it delayed (no coordinated omission). ceiling
+// before, and when the server kept every connection busy past that moment
+// its latency counts from it, so a server that stalls is charged for every
+// request it delayed (no coordinated omission). A request that waited only
+// on the generator's own timer, which Go fires up to a millisecond late on
+// an idle thread, counts from when it was sent; the timer's lateness is
+// reported apart. ceiling
 // answers every request with the same precomputed body, as cheaply as
 // net/http allows: a server can at best approach its throughput.
 //

@@ -65,11 +65,12 @@ func (r report) print(w io.Writer, l *loader, t *tally, base string, targets int
 	fmt.Fprintf(w, "body      %.1f MB, %.0f B per answer\n", float64(t.bytes)/1e6, r.meanBody)
 	label := "latency "
 	if o.rate > 0 {
-		label = "latency  (from when due)"
+		label = "latency  (CO-corrected) "
 	}
 	fmt.Fprintf(w, "%s  %s\n", label, quantiles(&t.latency))
 	if o.rate > 0 {
 		fmt.Fprintf(w, "service  (from when sent) %s\n", quantiles(&t.service))
+		fmt.Fprintf(w, "timer    (how late)       %s\n", quantiles(&t.lateness))
 	}
 	fmt.Fprintf(w, "summary rps=%.1f requests=%d errors=%d missed=%d mean_body=%.0f p50_ms=%s p90_ms=%s p99_ms=%s p999_ms=%s max_ms=%s\n",
 		r.rps, t.sent-t.errors, t.errors, r.missed, r.meanBody,

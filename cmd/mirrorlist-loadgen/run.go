@@ -185,8 +185,9 @@ func newLoader(base string, targets []string, o *loadOptions) *loader {
 
 // tally is what one worker saw.
 type tally struct {
-	latency  histogram // from when each request was due
+	latency  histogram // from when each request was due, or sent (see worker)
 	service  histogram // from when each request was sent
+	lateness histogram // open loop: how late an idle worker's timer fired
 	status   map[int]uint64
 	sent     uint64 // measured requests, failed ones included
 	errors   uint64
@@ -217,6 +218,13 @@ func (l *loader) run(ctx context.Context) *tally {
 
 // worker sends requests one after the other until the deadline, the
 // request limit or ctx ends the run.
+//
+// In an open loop a request's latency counts from when it was due if the
+// worker was still busy then (the server held it back: coordinated
+// omission corrected), but from when it was sent if the worker was idle
+// and only its timer woke late: Go's timers are as coarse as a millisecond
+// on an idle thread, and that lateness is the generator's, not the
+// server's. The timer's lateness is reported apart.
 func (l *loader) worker(ctx context.Context, t *tally) {
 	buf := make([]byte, readBufferSize)
 	for {
@@ -224,9 +232,10 @@ func (l *loader) worker(ctx context.Context, t *tally) {
 		if l.opts.requests > 0 && k >= int64(l.opts.requests) {
 			return
 		}
-		due := time.Now()
+		due, idle := time.Now(), false
 		if l.interval > 0 {
 			due = l.start.Add(time.Duration(float64(k) * l.interval))
+			idle = time.Until(due) > 0
 			if !sleepUntil(ctx, due) {
 				return
 			}
@@ -235,8 +244,9 @@ func (l *loader) worker(ctx context.Context, t *tally) {
 			return
 		}
 		sent := time.Now()
-		if l.interval == 0 {
-			due = sent
+		from := due
+		if l.interval == 0 || idle {
+			from = sent
 		}
 		status, n, err := l.get(ctx, l.urls[k%int64(len(l.urls))], buf)
 		done := time.Now()
@@ -246,7 +256,10 @@ func (l *loader) worker(ctx context.Context, t *tally) {
 		if due.Before(l.measure) {
 			continue // warm-up
 		}
-		t.add(due, sent, done, status, n, err)
+		if idle {
+			t.lateness.record(sent.Sub(due))
+		}
+		t.add(from, sent, done, status, n, err)
 	}
 }
 
@@ -298,8 +311,8 @@ func discard(r io.Reader, buf []byte) (int64, error) {
 	}
 }
 
-// add records one measured request.
-func (t *tally) add(due, sent, done time.Time, status int, n int64, err error) {
+// add records one measured request, its latency counted from from.
+func (t *tally) add(from, sent, done time.Time, status int, n int64, err error) {
 	t.sent++
 	t.lastDone = done
 	if err != nil {
@@ -311,13 +324,14 @@ func (t *tally) add(due, sent, done time.Time, status int, n int64, err error) {
 	}
 	t.status[status]++
 	t.bytes += uint64(n)
-	t.latency.record(done.Sub(due))
+	t.latency.record(done.Sub(from))
 	t.service.record(done.Sub(sent))
 }
 
 func (t *tally) merge(o *tally) {
 	t.latency.merge(&o.latency)
 	t.service.merge(&o.service)
+	t.lateness.merge(&o.lateness)
 	for s, n := range o.status {
 		t.status[s] += n
 	}
