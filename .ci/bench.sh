@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Benchmarks the server on this machine at Fedora scale and prints one table.
+# For humans, not CI (CI is .ci/run). Takes about two minutes.
+#
+#   .ci/bench.sh [DIR]
+#
+# DIR holds Fedora-scale inputs written by
+# `go run ./cmd/mirrorlist-fixtures -scale fedora -seed 1 -out DIR` with the
+# current code (the request mix is drawn from the same seed, so it must
+# match); without DIR they are generated into a temporary directory.
+#
+# The server runs pinned to CPU 0 and the load generator to CPU 1. The
+# closed-loop rounds alternate between the server and the ceiling (a
+# do-nothing server answering bodies of the server's mean size: what the
+# HTTP stack and the loopback manage on this machine) and the table gives
+# medians, so that a neighbour's burst on a shared machine skews one round,
+# not the ratio. Two ratios are given: of throughputs, and of CPU time per
+# request (user + system, from /proc). When the ceiling does not keep its
+# CPU busy (see the per-round lines), the load generator limited it and the
+# throughput ratio flatters the server; the CPU ratio does not depend on
+# that. Settings (environment):
+#
+#   ROUNDS=3      closed-loop rounds of each server
+#   DURATION=8s   measured time of each run (after a warm-up)
+#   CONNS=16      keep-alive connections of the load generator
+#   RATE=2000     open-loop rate for the latency figure, requests/s
+#   REQUESTS=100000  size of the request mix
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-8s}
+CONNS=${CONNS:-16}
+RATE=${RATE:-2000}
+REQUESTS=${REQUESTS:-100000}
+SEED=1
+
+for tool in curl taskset; do
+	command -v "$tool" >/dev/null || { echo "bench.sh: needs $tool" >&2; exit 1; }
+done
+if [ "$(nproc)" -lt 2 ]; then
+	echo "bench.sh: needs two CPUs (server on CPU 0, load on CPU 1)" >&2
+	exit 1
+fi
+
+work=$(mktemp -d /tmp/mirrorlist-bench.XXXXXX)
+pids=()
+cleanup() {
+	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+log() { echo "bench.sh: $*" >&2; }
+
+# value KEY FILE: the value of KEY=... on the summary line of a loadgen report.
+value() { sed -n "s/^summary.* $1=\([^ ]*\).*/\1/p" "$2"; }
+
+# median of the arguments (numbers).
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+
+log "building into $work"
+go build -o "$work/mirrorlist-server" ./cmd/mirrorlist-server
+go build -o "$work/mirrorlist-loadgen" ./cmd/mirrorlist-loadgen
+
+dir=${1:-}
+if [ -z "$dir" ]; then
+	dir=$work/fedora
+	log "generating the fedora inputs (seed $SEED)"
+	go run ./cmd/mirrorlist-fixtures -scale fedora -seed "$SEED" -out "$dir" >/dev/null
+fi
+for f in mirrorlist_cache.proto global_netblocks.txt country_continent.csv GeoLite2-Country.mmdb; do
+	[ -r "$dir/$f" ] || { log "$dir/$f is missing"; exit 1; }
+done
+"$work/mirrorlist-loadgen" mix -scale fedora -seed "$SEED" -n "$REQUESTS" -out "$work/mix"
+probe=$(head -n 1 "$work/mix")
+
+loadgen() { taskset -c 1 "$work/mirrorlist-loadgen" run -targets "$work/mix" -c "$CONNS" "$@"; }
+
+# Start the server on CPU 0 and time it until it answers a request of the
+# mix with something else than 503 (not loaded yet).
+port=$((20000 + RANDOM % 20000))
+start=$(date +%s.%N)
+taskset -c 0 "$work/mirrorlist-server" --listen 127.0.0.1 --port "$port" \
+	-c "$dir/mirrorlist_cache.proto" -g "$dir/global_netblocks.txt" \
+	--cccsv "$dir/country_continent.csv" --geoip "$dir/GeoLite2-Country.mmdb" \
+	-l "$work/access.log" 2>"$work/server.log" &
+server=$!
+pids+=("$server")
+until code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port$probe") && [ "$code" != 000 ] && [ "$code" != 503 ]; do
+	kill -0 "$server" 2>/dev/null || { log "the server exited:"; cat "$work/server.log" >&2; exit 1; }
+	sleep 0.02
+done
+ready=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}')
+logged=$(grep -o '"\(load_time\|duration\)":"[^"]*"' "$work/server.log" | head -n 1 | cut -d'"' -f4 || true)
+log "server ready in ${ready}s (its log: ${logged:-no load time})"
+
+# closed NAME PID URL ROUND: one closed-loop run against URL, served by
+# process PID; appends its figures to NAME's arrays. The process's CPU use
+# over the run, divided by the answers per second, gives its user and
+# system CPU time per request.
+declare -A rps p99 usr sys
+closed() {
+	local name=$1 pid=$2 url=$3 round=$4 out="$work/$1.$4"
+	local u0 s0 u1 s1 w0 w1 wall r hz
+	hz=$(getconf CLK_TCK)
+	read -r u0 s0 < <(awk '{print $14, $15}' "/proc/$pid/stat")
+	w0=$(date +%s.%N)
+	loadgen -target "$url" -warmup 2s -duration "$DURATION" >"$out"
+	w1=$(date +%s.%N)
+	read -r u1 s1 < <(awk '{print $14, $15}' "/proc/$pid/stat")
+	wall=$(awk -v a="$w0" -v b="$w1" 'BEGIN {print b - a}')
+	r=$(value rps "$out")
+	rps[$name]+=" $r"
+	p99[$name]+=" $(value p99_ms "$out")"
+	usr[$name]+=" $(awk -v t=$((u1 - u0)) -v hz="$hz" -v w="$wall" -v r="$r" 'BEGIN {printf "%.1f", 1e6 * t / hz / w / r}')"
+	sys[$name]+=" $(awk -v t=$((s1 - s0)) -v hz="$hz" -v w="$wall" -v r="$r" 'BEGIN {printf "%.1f", 1e6 * t / hz / w / r}')"
+	log "round $round: $name $r req/s, p99 $(value p99_ms "$out") ms, CPU busy $(awk -v t=$((u1 - u0 + s1 - s0)) -v hz="$hz" -v w="$wall" 'BEGIN {printf "%.0f", 100 * t / hz / w}')%"
+}
+
+# Closed loop: alternate the server and the ceiling; the ceiling starts
+# after the first server round, which gives the mean body size.
+for round in $(seq "$ROUNDS"); do
+	closed server "$server" "http://127.0.0.1:$port" "$round"
+	if [ "$round" = 1 ]; then
+		body=$(value mean_body "$work/server.1")
+		taskset -c 0 "$work/mirrorlist-loadgen" ceiling -listen 127.0.0.1:0 -body-size "$body" >"$work/ceiling.out" &
+		ceiling_pid=$!
+		pids+=("$ceiling_pid")
+		until ceiling=$(sed -n 's/^listening on //p' "$work/ceiling.out") && [ -n "$ceiling" ]; do sleep 0.02; done
+	fi
+	closed ceiling "$ceiling_pid" "$ceiling" "$round"
+done
+
+# Open loop at a fixed rate: the latency clients see at a realistic load.
+loadgen -target "http://127.0.0.1:$port" -warmup 1s -duration "$DURATION" -rate "$RATE" >"$work/open"
+rss_after=$(awk '/^VmRSS/ {print $2}' "/proc/$server/status")
+hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$server/status")
+errors=$(cat "$work"/server.* "$work"/ceiling.[0-9]* "$work/open" | sed -n 's/^summary.* errors=\([0-9]*\).*/\1/p' | awk '{n += $1} END {print n}')
+
+# shellcheck disable=SC2086 # the arrays are space-separated lists
+srv=$(median ${rps[server]}) ceil=$(median ${rps[ceiling]})
+row() { printf '| %-44s | %20s |\n' "$1" "$2"; }
+echo
+echo "mirrorlist-server at Fedora scale: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), server on CPU 0, load on CPU 1;"
+echo "$REQUESTS-request mix (seed $SEED), $CONNS connections, $DURATION per run, medians of $ROUNDS closed-loop rounds, $(go env GOVERSION)"
+echo
+row "measure" "value"
+printf '|%s|%s|\n' "$(printf -- '-%.0s' {1..46})" "$(printf -- '-%.0s' {1..22})"
+row "load time (start to first answer)" "$ready s"
+row "steady RSS (after warm-up and load)" "$(( rss_after / 1024 )) MB"
+row "peak RSS (VmHWM)" "$(( hwm / 1024 )) MB"
+# shellcheck disable=SC2086
+{
+row "closed loop" "$(printf '%.0f' "$srv") req/s"
+row "  its p99" "$(printf '%.2f' "$(median ${p99[server]})") ms"
+row "  server CPU per request, user + system" "$(median ${usr[server]}) + $(median ${sys[server]}) us"
+row "p99 at $RATE req/s, open loop" "$(value p99_ms "$work/open") ms"
+row "p99.9 at $RATE req/s, open loop" "$(value p999_ms "$work/open") ms"
+row "ceiling ($body B answers)" "$(printf '%.0f' "$ceil") req/s"
+row "  ceiling CPU per request, user + system" "$(median ${usr[ceiling]}) + $(median ${sys[ceiling]}) us"
+}
+row "server / ceiling, throughput" "$(awk -v s="$srv" -v c="$ceil" 'BEGIN {printf "%.0f%%", 100 * s / c}')"
+# shellcheck disable=SC2086
+row "server / ceiling, CPU per request" "$(awk -v su="$(median ${usr[server]})" -v ss="$(median ${sys[server]})" -v cu="$(median ${usr[ceiling]})" -v cs="$(median ${sys[ceiling]})" 'BEGIN {printf "%.0f%%", 100 * (cu + cs) / (su + ss)}')"
+row "failed requests (all runs)" "$errors"
+if [ "$(value missed "$work/open")" != 0 ]; then
+	echo "open loop: $(value missed "$work/open") requests due were never sent (the server fell behind)"
+fi
