@@ -104,6 +104,9 @@ func (r *resolver) locate() bool {
 }
 
 // locatePath finds the directory, and maybe the file, that path= names.
+// A last component "." or ".." is no file: it would send the client to the
+// directory itself or, worse, to its parent on every mirror, outside the
+// index, so it is an invalid path like any other the index lacks.
 func (r *resolver) locatePath() bool {
 	a := r.a
 	path := cleanPath(r.req.Path)
@@ -119,7 +122,7 @@ func (r *resolver) locatePath() bool {
 		dir, file = path[:i], path[i+1:]
 	}
 	d := r.m.Directory(dir)
-	if d == nil {
+	if d == nil || file == "." || file == ".." {
 		r.fail(404, msgInvalidPath)
 		return false
 	}
