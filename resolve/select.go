@@ -24,16 +24,15 @@ const (
 // and keeps its capacity across calls, so a pooled Answer needs no new
 // memory for it once warmed up.
 type scratch struct {
-	// The directory's carriers, indexed by HostRef for the call: host h
-	// carries the directory if stamp[h] == gen, and its hcurls are then
-	// carrierURLs[carrier[h]]. A new generation per call replaces clearing.
-	gen         uint32
-	stamp       []uint32
+	// The directory's carriers: host h carries the directory if
+	// carrier[h] >= 0, and its hcurls are then carrierURLs[carrier[h]].
+	// global is the directory's Global list as a bitset by HostRef. All
+	// three are the snapshot's, shared.
 	carrier     []int32
 	carrierURLs [][]snapshot.URLRef
+	global      []uint64
 
-	seen   []uint64 // bitset over HostRef: hosts already in order
-	global []uint64 // bitset over HostRef: the directory's Global list
+	seen []uint64 // bitset over HostRef: hosts already in order
 
 	order     []snapshot.HostRef // the chosen carriers, distinct, in answer order
 	hits      []netblockHit      // the netblock group before sorting
@@ -49,27 +48,15 @@ type scratch struct {
 func (sc *scratch) reset(d *snapshot.Directory, hosts int) {
 	sc.release()
 	sc.seen = resetBits(sc.seen, hosts)
-	sc.global = sc.global[:0]
 	sc.order, sc.hits, sc.urls = sc.order[:0], sc.hits[:0], sc.urls[:0]
-
-	if len(sc.stamp) < hosts {
-		sc.stamp, sc.carrier, sc.gen = make([]uint32, hosts), make([]int32, hosts), 0
-	}
-	if sc.gen++; sc.gen == 0 { // wrapped: old stamps could match again
-		clear(sc.stamp)
-		sc.gen = 1
-	}
-	carriers, urls := d.Carriers()
-	for i, h := range carriers {
-		sc.stamp[h], sc.carrier[h] = sc.gen, int32(i)
-	}
-	sc.carrierURLs = urls
+	_, sc.carrierURLs = d.Carriers()
+	sc.carrier, sc.global = d.CarrierIndex(), d.GlobalSet()
 }
 
 // release drops what sc holds of the last call's snapshot and request,
 // keeping the memory.
 func (sc *scratch) release() {
-	sc.carrierURLs = nil
+	sc.carrier, sc.carrierURLs, sc.global = nil, nil, nil
 	clear(sc.countries)
 	clear(sc.protos)
 	sc.countries, sc.protos = sc.countries[:0], sc.protos[:0]
@@ -93,29 +80,18 @@ func setBit(b []uint64, h snapshot.HostRef) { b[h/64] |= 1 << (h % 64) }
 // urlsOf returns h's hcurls for the directory, and whether h carries it at
 // all.
 func (r *resolver) urlsOf(h snapshot.HostRef) ([]snapshot.URLRef, bool) {
-	sc := r.sc
-	if sc.stamp[h] != sc.gen {
+	i := r.sc.carrier[h]
+	if i < 0 {
 		return nil, false
 	}
-	return sc.carrierURLs[sc.carrier[h]], true
+	return r.sc.carrierURLs[i], true
 }
 
 // carries reports whether h has a ByHostId entry in the directory.
-func (r *resolver) carries(h snapshot.HostRef) bool { return r.sc.stamp[h] == r.sc.gen }
+func (r *resolver) carries(h snapshot.HostRef) bool { return r.sc.carrier[h] >= 0 }
 
 // private reports whether h is missing from the directory's Global list.
-// The list is put in a bitset on first use: one pass over it is cheaper
-// than a binary search per mirror.
-func (r *resolver) private(h snapshot.HostRef) bool {
-	sc := r.sc
-	if len(sc.global) == 0 {
-		sc.global = resetBits(sc.global, len(sc.stamp))
-		for _, g := range r.a.Dir.Global() {
-			setBit(sc.global, g)
-		}
-	}
-	return !hasBit(sc.global, h)
-}
+func (r *resolver) private(h snapshot.HostRef) bool { return !hasBit(r.sc.global, h) }
 
 // netblockHit is a netblock group member with the length of the prefix
 // that put it there and a random key that orders equal lengths.

@@ -48,6 +48,7 @@ type Directory struct {
 	countries *countryTable // ByCountry
 	carriers  *carrierTable // ByHostId
 	files     map[string]*File
+	index     *dirIndex // by-HostRef views of global and carriers, see resolve_support.go
 }
 
 // Global returns the public hosts carrying the directory, sorted by HostRef.
