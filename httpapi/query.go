@@ -75,13 +75,18 @@ func (rq *rawQuery) lookup(key string) *field {
 	return nil
 }
 
-// QueryError reports a query value that is not valid percent-encoding.
+// QueryError reports a query value that is not valid percent-encoding, or
+// that decodes to a control character.
 //
 // The old server did not decode values at all, so it had no such error.
 // Since we decode (a protocol Deviation), a value like "%zz" or a lone "%"
 // can mean nothing reliable: guessing (passing it through undecoded) could
 // select a different repository than the client meant, so the request is
-// refused with 400 Bad Request and a message naming the parameter.
+// refused with 400 Bad Request and a message naming the parameter. So is a
+// value with a control character such as "%0A": no repository, path or
+// country has one, and the mirrorlist header echoes path= and protocol=,
+// where a newline would let a request add lines of its own (a URL, say)
+// to its answer.
 type QueryError struct {
 	Key string // the parameter whose value is malformed
 	Err error  // the decoder's error
@@ -93,18 +98,40 @@ func (e *QueryError) Error() string {
 
 func (e *QueryError) Unwrap() error { return e.Err }
 
+// ControlError is the cause of a QueryError for a value that holds a
+// control character (after decoding).
+type ControlError byte
+
+func (e ControlError) Error() string {
+	return fmt.Sprintf("%%%02X is a control character", byte(e))
+}
+
 // decode percent-decodes a raw value. A '+' stays a '+' (path semantics,
 // not form semantics): repository paths can contain '+'. Values without a
-// '%' are returned as they are, without allocating.
+// '%' are returned as they are, without allocating. A value holding a
+// control character is refused.
 func decode(key, raw string) (string, error) {
-	if strings.IndexByte(raw, '%') < 0 {
-		return raw, nil
+	v := raw
+	if strings.IndexByte(raw, '%') >= 0 {
+		var err error
+		if v, err = url.PathUnescape(raw); err != nil {
+			return "", &QueryError{Key: key, Err: err}
+		}
 	}
-	v, err := url.PathUnescape(raw)
-	if err != nil {
-		return "", &QueryError{Key: key, Err: err}
+	if c, ok := controlByte(v); ok {
+		return "", &QueryError{Key: key, Err: ControlError(c)}
 	}
 	return v, nil
+}
+
+// controlByte returns the first ASCII control character of s.
+func controlByte(s string) (byte, bool) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f {
+			return c, true
+		}
+	}
+	return 0, false
 }
 
 // decodeInto decodes f's raw value into *dst when the key was present.
