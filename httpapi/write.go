@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mirrorlist-go/mirrorlist-server/resolve"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
@@ -65,8 +66,10 @@ func appendMetalinkHead(dst []byte, now time.Time) []byte {
 //
 // A "--" inside msg is written as "- -": XML forbids "--" inside a comment,
 // and the message can echo the client's path or repo, which must not be
-// able to close the comment and inject markup. Real messages never contain
-// "--", so their bytes are unchanged.
+// able to close the comment and inject markup. For the same reason bytes
+// that are not UTF-8, or not XML characters, become U+FFFD: the document
+// declares UTF-8, and a parser such as libxml2 rejects it whole otherwise.
+// Real messages have neither, so their bytes are unchanged.
 func appendFailure(dst []byte, msg string, now time.Time) []byte {
 	dst = appendMetalinkHead(dst, now)
 	dst = append(dst, "<!-- "...)
@@ -75,6 +78,9 @@ func appendFailure(dst []byte, msg string, now time.Time) []byte {
 }
 
 func appendCommentText(dst []byte, msg string) []byte {
+	if !isXMLText(msg) {
+		msg = strings.Map(xmlRune, msg) // rare: allocating is fine
+	}
 	for {
 		i := strings.Index(msg, "--")
 		if i < 0 {
@@ -263,6 +269,37 @@ func appendEscaped(dst []byte, s string) []byte {
 		last = i + 1
 	}
 	return append(dst, s[last:]...)
+}
+
+// isXMLText reports whether s is valid UTF-8 made of XML 1.0 characters
+// only.
+func isXMLText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+			return utf8.ValidString(s[i:]) && strings.IndexFunc(s[i:], notXML) < 0
+		}
+	}
+	return true
+}
+
+// xmlRune maps a rune that XML does not allow (or an invalid byte, which
+// strings.Map sees as utf8.RuneError) to U+FFFD.
+func xmlRune(r rune) rune {
+	if notXML(r) {
+		return utf8.RuneError
+	}
+	return r
+}
+
+// notXML reports whether r is outside XML 1.0's Char production.
+func notXML(r rune) bool {
+	switch {
+	case r == '\t' || r == '\n' || r == '\r':
+		return false
+	case r < 0x20, r >= 0xD800 && r <= 0xDFFF, r == 0xFFFE, r == 0xFFFF:
+		return true
+	}
+	return false
 }
 
 func needsEscape(b []byte) bool {
