@@ -14,6 +14,9 @@ type Continents struct {
 	warnings    []string
 }
 
+// maxDupsNamed is how many duplicate countries the warning names.
+const maxDupsNamed = 5
+
 // LoadContinents reads the country→continent CSV at path.
 func LoadContinents(path string) (*Continents, error) {
 	data, err := readNonEmpty(path)
@@ -32,6 +35,8 @@ func LoadContinents(path string) (*Continents, error) {
 // does; pseudo-countries such as "A1,--" are kept.
 func ParseContinents(data []byte) (*Continents, error) {
 	c := &Continents{continentOf: make(map[string]string)}
+	var dups []string // the first few duplicate countries, for the warning
+	ndups := 0
 	for len(data) > 0 {
 		var line []byte
 		line, data, _ = bytes.Cut(data, []byte{'\n'})
@@ -43,9 +48,17 @@ func ParseContinents(data []byte) (*Continents, error) {
 		}
 		key := strings.ToUpper(string(cc))
 		if _, dup := c.continentOf[key]; dup {
-			c.warnings = append(c.warnings, fmt.Sprintf("continents: duplicate country %s (last one wins)", key))
+			if ndups < maxDupsNamed {
+				dups = append(dups, key)
+			}
+			ndups++
 		}
 		c.continentOf[key] = strings.ToUpper(string(cont))
+	}
+	// One warning for all duplicates: a generator stuck in a loop could
+	// repeat a line a million times, and the warnings are logged.
+	if ndups > 0 {
+		c.warnings = append(c.warnings, fmt.Sprintf("continents: %d duplicate countries (last one wins): %s", ndups, strings.Join(dups, ", ")))
 	}
 	if len(c.continentOf) == 0 {
 		return nil, errors.New(`no usable line (expected lines like "DE,EU")`)
