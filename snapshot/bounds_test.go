@@ -22,8 +22,8 @@ import (
 // load allocates for hostile inputs and for the committed fuzz corpus.
 
 // allocBudget is what a protobuf load may allocate for n bytes of input:
-// a fixed part (the two 1 MB read buffers of the streaming passes, the
-// builder's tables) and a part proportional to the input. Real snapshots
+// a fixed part (the read buffers of the two streaming passes, up to 1 MB
+// each, and the builder's tables) and a part proportional to the input. Real snapshots
 // allocate about 8 bytes per input byte; the worst inputs below, a packed
 // list of distinct host ids (three bytes that each create a host), about
 // 180, garbage of the tables' growth included.
