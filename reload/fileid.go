@@ -78,8 +78,12 @@ type loadedFile struct {
 // Kubernetes flip replaces all files, usually only one of them new; an
 // rsync --inplace rewrite of the same bytes) skip its rebuild. Reading a
 // file is far cheaper than decoding and indexing it.
+//
+// Every input a build loads is hashed first, so this is also where an
+// input that is not a regular file is refused (see openRegular), before a
+// loader can hang on it.
 func (r *Reloader) hashFile(path string) (uint64, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return 0, err
 	}
@@ -90,4 +94,19 @@ func (r *Reloader) hashFile(path string) (uint64, error) {
 		return 0, fmt.Errorf("read %s: %w", path, err)
 	}
 	return h.Sum64(), nil
+}
+
+// openRegular opens path, following symlinks, if it is a regular file.
+// Anything else fails the build at once: opening a named pipe blocks until
+// a writer comes (forever, holding the build lock), a device such as
+// /dev/zero never ends, and a directory is no input.
+func openRegular(path string) (*os.File, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%v)", path, fi.Mode().Type())
+	}
+	return os.Open(path)
 }
