@@ -443,7 +443,7 @@ func protobufFaults(t *testing.T, v versions) []fault {
 	data := v.new
 	bounds, firstDir := recordBounds(t, data)
 	dirs := len(bounds) - 1 - firstDir // bounds ends with len(data)
-	cuts := []int{0} // empty
+	cuts := []int{0}                   // empty
 	for _, k := range []int{1, 2, 3, firstDir / 2, firstDir, firstDir + dirs/10, firstDir + dirs/4, firstDir + dirs*2/5} {
 		cuts = append(cuts, bounds[k]) // at message boundaries
 	}
