@@ -158,7 +158,9 @@ func (o *options) validate() error {
 
 // checkInputs reports every input file that cannot be opened for reading,
 // each with its flag, so that a start-up failure names all the files to fix
-// at once rather than whichever the parallel load tripped over first.
+// at once rather than whichever the parallel load tripped over first. An
+// input must be a regular file (symlinks followed): opening a named pipe
+// would wait for a writer, and so hang the start-up.
 func checkInputs(p snapshot.Paths) error {
 	inputs := []struct{ flag, path string }{
 		{"--cache", p.Cache},
@@ -168,6 +170,10 @@ func checkInputs(p snapshot.Paths) error {
 	}
 	var errs []error
 	for _, in := range inputs {
+		if fi, err := os.Stat(in.path); err == nil && !fi.Mode().IsRegular() {
+			errs = append(errs, fmt.Errorf("%s: %s is not a regular file (%v)", in.flag, in.path, fi.Mode().Type()))
+			continue
+		}
 		f, err := os.Open(in.path)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", in.flag, err))

@@ -2,11 +2,15 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -306,4 +310,44 @@ func TestHostileMethods(t *testing.T) {
 		{"HTTP/2 preface over HTTP/1", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 404, "We don't serve their kind here!"},
 		{"garbage", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 hello\r\n\r\n", 400, ""},
 	})
+}
+
+// TestHostileInputsAtStart starts the command with inputs that are not
+// files: each start must fail with status 1 and a message naming the
+// flag, in bounded time. A named pipe used to hang the start-up check,
+// which opened it (and waited for a writer) before anything listened.
+func TestHostileInputsAtStart(t *testing.T) {
+	tests := []struct {
+		name string
+		make func(path string) error
+	}{
+		{"named pipe", func(p string) error { return syscall.Mkfifo(p, 0o644) }},
+		{"directory", func(p string) error { return os.Mkdir(p, 0o755) }},
+		{"/dev/zero", func(p string) error { return os.Symlink("/dev/zero", p) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, args := inputDir(t)
+			cache := filepath.Join(dir, fixtures.CacheFile)
+			if err := os.Remove(cache); err != nil {
+				t.Fatal(err)
+			}
+			if err := tt.make(cache); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), patience)
+			defer cancel()
+			var stderr syncBuffer
+			done := make(chan int, 1)
+			go func() { done <- runWith(ctx, args, env{stdout: io.Discard, stderr: &stderr}) }()
+			select {
+			case code := <-done:
+				if code != exitFail || !strings.Contains(stderr.String(), "--cache: "+cache+" is not a regular file") {
+					t.Errorf("exit %d, want %d with a message naming --cache and the file:\n%s", code, exitFail, stderr.String())
+				}
+			case <-time.After(patience + time.Second):
+				t.Fatal("the start-up hangs")
+			}
+		})
+	}
 }
