@@ -9,6 +9,7 @@
 //	mirrorlist-loadgen mix -scale fedora -seed 1 -n 100000 -out FILE
 //	mirrorlist-loadgen run -target http://127.0.0.1:3000 -targets FILE [-c 16] [-duration 10s] [-rate R]
 //	mirrorlist-loadgen ceiling -listen 127.0.0.1:0 -body-size 9000
+//	mirrorlist-loadgen soak [-duration 10m] [-rate 1000] [-scale fedora] [-data DIR] [-server BINARY]
 //
 // mix writes the request mix of a fixtures data set (fixtures.Mix), one
 // target per line. run replays a targets file with -c keep-alive
@@ -23,6 +24,16 @@
 // reported apart. ceiling
 // answers every request with the same precomputed body, as cheaply as
 // net/http allows: a server can at best approach its throughput.
+//
+// soak starts a mirrorlist-server (built with go build unless -server
+// names one) on a generated data set, loads it at a steady rate in an
+// open loop for a long time while replacing its input files every -swap,
+// good and bad versions in turn (a protobuf cut short, a GeoIP database
+// cut in half, an empty netblocks file; the original set, and the same
+// with a later Time), and prints per interval the requests, the bad
+// answers by kind, p50 and p99 latency, and the server's RSS (from
+// /proc), goroutines and reloads (from its /metrics). It ends with the
+// verdict: no 5xx, no unexpected answer, RSS flat, no goroutine growth.
 //
 // The load generator only talks to loopback addresses and never follows
 // redirects: it is a benchmark tool, not a way to load anyone's mirrors.
@@ -61,6 +72,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runMix(args, stdout, stderr)
 	case "ceiling":
 		return runCeiling(ctx, args, stdout, stderr)
+	case "soak":
+		return runSoak(ctx, args, stdout, stderr)
 	}
-	return fmt.Errorf("unknown command %q (want run, mix or ceiling)", cmd)
+	return fmt.Errorf("unknown command %q (want run, mix, ceiling or soak)", cmd)
 }
