@@ -155,7 +155,8 @@ func (w *window) badLine() string {
 type sample struct {
 	at         time.Duration // since the start of the load
 	w          *window
-	rss        uint64 // the largest RSS seen in the interval, bytes
+	rss        uint64  // the largest RSS seen in the interval, bytes
+	heap       float64 // the Go heap in use at the interval's end, bytes
 	goroutines float64
 	reloads    [3]float64 // ok, failed, refused, since the server started
 	swaps      int        // replacements made so far
@@ -163,15 +164,15 @@ type sample struct {
 
 // printHeader writes the column names of the per-interval lines.
 func printHeader(w io.Writer) {
-	fmt.Fprintf(w, "%8s %9s %-24s %9s %9s %9s %6s %15s %6s\n",
-		"time", "requests", "errors", "p50_ms", "p99_ms", "rss_MB", "gorout", "reloads_ok/f/r", "swaps")
+	fmt.Fprintf(w, "%8s %9s %-24s %9s %9s %9s %8s %6s %15s %6s\n",
+		"time", "requests", "errors", "p50_ms", "p99_ms", "rss_MB", "heap_MB", "gorout", "reloads_ok/f/r", "swaps")
 }
 
 func (s sample) print(w io.Writer) {
-	fmt.Fprintf(w, "%8s %9d %-24s %9s %9s %9.1f %6.0f %15s %6d\n",
+	fmt.Fprintf(w, "%8s %9d %-24s %9s %9s %9.1f %8.1f %6.0f %15s %6d\n",
 		s.at.Round(time.Second), s.w.requests, s.w.badLine(),
 		ms(s.w.latency.quantile(0.5)), ms(s.w.latency.quantile(0.99)),
-		float64(s.rss)/(1<<20), s.goroutines,
+		float64(s.rss)/(1<<20), s.heap/(1<<20), s.goroutines,
 		fmt.Sprintf("%.0f/%.0f/%.0f", s.reloads[0], s.reloads[1], s.reloads[2]), s.swaps)
 }
 
