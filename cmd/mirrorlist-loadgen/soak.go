@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -130,7 +131,7 @@ func prepareSoak(ctx context.Context, o *soakOptions, work string, stdout, stder
 	if err != nil {
 		return nil, err
 	}
-	dir, err := newInputDir(work+"/inputs", set)
+	dir, err := newInputDir(filepath.Join(work, "inputs"), set)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +141,7 @@ func prepareSoak(ctx context.Context, o *soakOptions, work string, stdout, stder
 			return nil, err
 		}
 	}
-	args := append(dir.args(), "-l", work+"/access.log", "--reload-settle", o.settle.String())
+	args := append(dir.args(), "-l", filepath.Join(work, "access.log"), "--reload-settle", o.settle.String())
 	fmt.Fprintf(stdout, "soak: %s set (seed %d), %d targets, %g req/s on %d connections for %v, inputs replaced every %v\n",
 		o.scale, o.seed, len(targets), o.rate, o.conns, o.duration, o.swapEvery)
 	srv, err := startServer(ctx, bin, args, startTimeout)
@@ -186,6 +187,7 @@ func (s *soak) measure(ctx context.Context, stdout io.Writer) []sample {
 	cancel() // the run's end, or the server's: stop the load
 	wg.Wait()
 	s.client.CloseIdleConnections()
+	s.total.merge(s.current.take()) // answers that came after the last line
 	return samples
 }
 
@@ -251,7 +253,7 @@ func (s *soak) swapper(ctx context.Context) {
 		}
 		step := s.files.step(i)
 		if _, err := s.dir.apply(step); err != nil {
-			s.current.addBad("swap", err.Error())
+			s.current.addBad(kindSwap, err.Error())
 			continue
 		}
 		s.swaps.Add(1)
@@ -297,7 +299,7 @@ func (s *soak) report(ctx context.Context, start time.Time, stdout io.Writer) []
 				return samples
 			}
 		case <-s.srv.exited:
-			s.total.addBad("exited", fmt.Sprintf("the server exited: %v", s.srv.exitErr))
+			s.total.addBad(kindExited, fmt.Sprintf("the server exited: %v", s.srv.exitErr))
 			return samples
 		case <-t.C:
 		}

@@ -21,6 +21,8 @@ const (
 	kindSnapshotTS = "snapshot"  // the server served a snapshot of neither good version
 	kindMetrics    = "metrics"   // the admin listener did not answer
 	kindReadiness  = "notready"  // /readyz was not 200
+	kindSwap       = "swap"      // the soak could not replace an input
+	kindExited     = "exited"    // the server exited during the run
 )
 
 // classify returns the kind of bad outcome of one answer, or "" for an
