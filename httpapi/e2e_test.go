@@ -29,12 +29,7 @@ func tinySnapshot(t testing.TB) *snapshot.Snapshot {
 	if err := set.WriteDir(dir); err != nil {
 		t.Fatal(err)
 	}
-	s, err := snapshot.Load(context.Background(), snapshot.Paths{
-		Cache:      filepath.Join(dir, fixtures.CacheFile),
-		GeoIP:      filepath.Join(dir, fixtures.GeoIPFile),
-		Netblocks:  filepath.Join(dir, fixtures.NetblocksFile),
-		Continents: filepath.Join(dir, fixtures.ContinentFile),
-	})
+	s, err := snapshot.Load(context.Background(), snapshot.PathsIn(dir))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -234,12 +233,7 @@ func smallHolder(t testing.TB) *snapshot.Holder {
 	if err := set.WriteDir(dir); err != nil {
 		t.Fatal(err)
 	}
-	s, err := snapshot.Load(context.Background(), snapshot.Paths{
-		Cache:      filepath.Join(dir, fixtures.CacheFile),
-		GeoIP:      filepath.Join(dir, fixtures.GeoIPFile),
-		Netblocks:  filepath.Join(dir, fixtures.NetblocksFile),
-		Continents: filepath.Join(dir, fixtures.ContinentFile),
-	})
+	s, err := snapshot.Load(context.Background(), snapshot.PathsIn(dir))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,12 +31,7 @@ func fedoraMixDir() string {
 //	go test -run XXX -bench ServeMix -benchmem -cpuprofile cpu.out ./httpapi
 func BenchmarkServeMix(b *testing.B) {
 	dir := fedoraMixDir()
-	paths := snapshot.Paths{
-		Cache:      filepath.Join(dir, fixtures.CacheFile),
-		GeoIP:      filepath.Join(dir, fixtures.GeoIPFile),
-		Netblocks:  filepath.Join(dir, fixtures.NetblocksFile),
-		Continents: filepath.Join(dir, fixtures.ContinentFile),
-	}
+	paths := snapshot.PathsIn(dir)
 	if _, err := os.Stat(paths.Cache); err != nil {
 		b.Skipf("no Fedora-scale inputs in %s", dir)
 	}

@@ -185,12 +185,7 @@ func serve(h http.Handler, target string) (int, []byte) {
 }
 
 func pathsIn(dir string) snapshot.Paths {
-	return snapshot.Paths{
-		Cache:      filepath.Join(dir, fixtures.CacheFile),
-		GeoIP:      filepath.Join(dir, fixtures.GeoIPFile),
-		Netblocks:  filepath.Join(dir, fixtures.NetblocksFile),
-		Continents: filepath.Join(dir, fixtures.ContinentFile),
-	}
+	return snapshot.PathsIn(dir)
 }
 
 // clients send the targets through a handler from a few goroutines until

@@ -47,12 +47,7 @@ func must(t *testing.T, f func() (*fixtures.Set, error)) *fixtures.Set {
 var names = [numInputs]string{fixtures.CacheFile, fixtures.GeoIPFile, fixtures.NetblocksFile, fixtures.ContinentFile}
 
 func pathsIn(dir string) snapshot.Paths {
-	return snapshot.Paths{
-		Cache:      filepath.Join(dir, fixtures.CacheFile),
-		GeoIP:      filepath.Join(dir, fixtures.GeoIPFile),
-		Netblocks:  filepath.Join(dir, fixtures.NetblocksFile),
-		Continents: filepath.Join(dir, fixtures.ContinentFile),
-	}
+	return snapshot.PathsIn(dir)
 }
 
 // contents returns a set's files keyed by name.

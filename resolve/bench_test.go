@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -28,12 +27,7 @@ func fedoraDir() string {
 func loadFedora(b *testing.B) *snapshot.Snapshot {
 	b.Helper()
 	dir := fedoraDir()
-	p := snapshot.Paths{
-		Cache:      filepath.Join(dir, fixtures.CacheFile),
-		GeoIP:      filepath.Join(dir, fixtures.GeoIPFile),
-		Netblocks:  filepath.Join(dir, fixtures.NetblocksFile),
-		Continents: filepath.Join(dir, fixtures.ContinentFile),
-	}
+	p := snapshot.PathsIn(dir)
 	if _, err := os.Stat(p.Cache); err != nil {
 		b.Skipf("no Fedora-scale inputs in %s", dir)
 	}

@@ -3,7 +3,6 @@ package snapshot_test
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/metrics"
 	"sync"
@@ -29,12 +28,7 @@ func fedoraPaths(b *testing.B) snapshot.Paths {
 			b.Fatal(err)
 		}
 	}
-	return snapshot.Paths{
-		Cache:      filepath.Join(dir, fixtures.CacheFile),
-		GeoIP:      filepath.Join(dir, fixtures.GeoIPFile),
-		Netblocks:  filepath.Join(dir, fixtures.NetblocksFile),
-		Continents: filepath.Join(dir, fixtures.ContinentFile),
-	}
+	return snapshot.PathsIn(dir)
 }
 
 // BenchmarkLoadFedora measures a full load at Fedora scale and reports the

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"net"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/maxmind/mmdbwriter"
@@ -87,12 +86,7 @@ func goodInputs(t testing.TB) inputs {
 func (in inputs) write(t testing.TB) snapshot.Paths {
 	t.Helper()
 	dir := t.TempDir()
-	p := snapshot.Paths{
-		Cache:      filepath.Join(dir, "mirrorlist_cache.proto"),
-		GeoIP:      filepath.Join(dir, "GeoLite2-Country.mmdb"),
-		Netblocks:  filepath.Join(dir, "global_netblocks.txt"),
-		Continents: filepath.Join(dir, "country_continent.csv"),
-	}
+	p := snapshot.PathsIn(dir)
 	for path, data := range map[string][]byte{p.Cache: in.cache, p.GeoIP: in.geoip, p.Netblocks: in.netblocks, p.Continents: in.continents} {
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"path/filepath"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -25,6 +26,26 @@ type Paths struct {
 	GeoIP      string // the GeoIP2/GeoLite2 country database (.mmdb)
 	Netblocks  string // the global netblocks file: "PREFIX ASN" per line
 	Continents string // the country→continent CSV
+}
+
+// The inputs' usual file names: production's defaults, and how the demo
+// data and the fixtures lay the four files out in one directory.
+const (
+	CacheFile     = "mirrorlist_cache.proto"
+	GeoIPFile     = "GeoLite2-Country.mmdb"
+	NetblocksFile = "global_netblocks.txt"
+	ContinentFile = "country_continent.csv"
+)
+
+// PathsIn returns the paths of the four inputs under their usual names in
+// dir.
+func PathsIn(dir string) Paths {
+	return Paths{
+		Cache:      filepath.Join(dir, CacheFile),
+		GeoIP:      filepath.Join(dir, GeoIPFile),
+		Netblocks:  filepath.Join(dir, NetblocksFile),
+		Continents: filepath.Join(dir, ContinentFile),
+	}
 }
 
 // Snapshot is everything a request is answered from. Build one with Load or

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -24,12 +23,7 @@ func loadTiny(t *testing.T) *snapshot.Snapshot {
 	if err := set.WriteDir(dir); err != nil {
 		t.Fatal(err)
 	}
-	s, err := snapshot.Load(context.Background(), snapshot.Paths{
-		Cache:      filepath.Join(dir, fixtures.CacheFile),
-		GeoIP:      filepath.Join(dir, fixtures.GeoIPFile),
-		Netblocks:  filepath.Join(dir, fixtures.NetblocksFile),
-		Continents: filepath.Join(dir, fixtures.ContinentFile),
-	})
+	s, err := snapshot.Load(context.Background(), snapshot.PathsIn(dir))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,12 +23,7 @@ func prepareDemo(o *options, dir string) error {
 	if err := set.WriteDir(dir); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	o.paths = snapshot.Paths{
-		Cache:      filepath.Join(dir, fixtures.CacheFile),
-		GeoIP:      filepath.Join(dir, fixtures.GeoIPFile),
-		Netblocks:  filepath.Join(dir, fixtures.NetblocksFile),
-		Continents: filepath.Join(dir, fixtures.ContinentFile),
-	}
+	o.paths = snapshot.PathsIn(dir)
 	if !o.logPathSet {
 		o.logPath = filepath.Join(dir, "mirrorlist.log")
 	}
