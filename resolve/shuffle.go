@@ -41,29 +41,33 @@ func (sh *shuffler) weighted(group []snapshot.HostRef, weights []float64, rng *r
 	shift := bits.Len(uint(len(group)))
 	mask := uint64(1)<<shift - 1
 	keys := sh.keys[:0]
+	lo, hi := uint64(math.MaxUint64), uint64(0)
 	for i, h := range group {
 		w := weights[h]
 		if !(w >= 1) { // also catches NaN
 			w = 1
 		}
-		keys = append(keys, math.Float64bits(rng.ExpFloat64()/w)&^mask|uint64(i))
+		k := math.Float64bits(rng.ExpFloat64()/w)&^mask | uint64(i)
+		keys = append(keys, k)
+		lo, hi = min(lo, k), max(hi, k)
 	}
-	sh.sort(keys)
+	sh.keys = keys
+	sh.sort(keys, lo, hi)
 	sh.tmp = append(sh.tmp[:0], group...)
 	for i, k := range keys {
 		group[i] = sh.tmp[k&mask]
 	}
-	sh.keys = keys
 }
 
 // radixMin is the group size from which sort uses a radix sort: below it a
 // comparison sort is as fast.
 const radixMin = 64
 
-// sort sorts keys ascending. Large groups take a radix sort: a comparison
-// sort of random keys mispredicts a branch for about every other
-// comparison, which makes it the slowest part of a request.
-func (sh *shuffler) sort(keys []uint64) {
+// sort returns keys sorted ascending, in keys or in sh.spare; lo and hi
+// are the smallest and the largest key. Larger groups take a radix sort:
+// a comparison sort of random keys mispredicts a branch for about every
+// other comparison, which makes it the slowest part of a request.
+func (sh *shuffler) sort(keys []uint64, lo, hi uint64) {
 	if len(keys) < radixMin {
 		slices.Sort(keys)
 		return
@@ -71,58 +75,60 @@ func (sh *shuffler) sort(keys []uint64) {
 	if cap(sh.spare) < len(keys) {
 		sh.spare = make([]uint64, len(keys))
 	}
-	radixSort(keys, sh.spare[:len(keys)])
+	radixSort(keys, sh.spare[:len(keys)], lo, hi)
 }
 
-// radixSort sorts keys ascending, using spare (as long as keys) as
-// scratch. A least-significant-digit radix sort orders the keys by their
-// top bits, a byte per pass, skipping bytes that all keys share; an
-// insertion sort on the whole keys then only has to reorder the runs whose
-// top bits are equal, in about linear time.
+// radixSort sorts keys, all in [lo, hi], ascending, using spare (as long
+// as keys) as scratch.
 //
-// The top 32 bits are sorted on, or only the top 16 (the sign, the
-// exponent and 4 bits of mantissa of a key) for fewer than radixWide keys:
-// a pass costs about as much as the insertion sort of the short runs that
-// two passes fewer leave behind, and a metalink's groups of mirrors are
-// mostly of 100 to 250 hosts.
-func radixSort(keys, spare []uint64) {
-	low := 32
-	if len(keys) < radixWide {
-		low = 48
+// A least-significant-digit radix sort orders the keys by the top 16 bits
+// of their offset from lo, in two passes of a byte; an insertion sort on
+// the whole keys then only has to reorder the few runs whose 16 bits are
+// equal. The keys are float64 bits, whose offsets grow about as the
+// logarithm of the value: a group's keys spread over a few dozen binades,
+// which 16 bits cut into thousands of slices each, so that runs of more
+// than one key are rare. Sorting on the offset rather than the keys' own
+// top bits (their sign, exponent and first bits of mantissa) spends no
+// pass on the bits that all keys share.
+//
+// Keys clustered more than a shuffle's are, in runs too long for the
+// insertion sort, are left to a comparison sort, so that no input takes
+// quadratic time.
+func radixSort(keys, spare []uint64, lo, hi uint64) {
+	shift := uint(max(bits.Len64(hi-lo)-16, 0))
+	var low, high [256]uint32
+	for _, k := range keys {
+		d := (k - lo) >> shift
+		low[byte(d)]++
+		high[byte(d>>8)]++
 	}
-	src, dst := keys, spare
-	for shift := low; shift < 64; shift += 8 {
-		var start [256]uint32
-		for _, k := range src {
-			start[byte(k>>shift)]++
-		}
-		if int(start[byte(src[0]>>shift)]) == len(src) {
-			continue // one digit for all: the pass would change nothing
-		}
-		var sum uint32
-		for d, n := range start {
-			start[d], sum = sum, sum+n
-		}
-		for _, k := range src {
-			d := byte(k >> shift)
-			dst[start[d]] = k
-			start[d]++
-		}
-		src, dst = dst, src
+	var lsum, hsum uint32
+	for d := range 256 {
+		low[d], lsum = lsum, lsum+low[d]
+		high[d], hsum = hsum, hsum+high[d]
 	}
-	if &src[0] != &keys[0] {
-		copy(keys, src)
+	for _, k := range keys {
+		d := byte((k - lo) >> shift)
+		spare[low[d]] = k
+		low[d]++
 	}
+	for _, k := range spare {
+		d := byte((k - lo) >> shift >> 8)
+		keys[high[d]] = k
+		high[d]++
+	}
+	budget := 4 * len(keys) // moves before giving up on the insertion sort
 	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
+		j := i
+		for ; j > 0 && keys[j] < keys[j-1]; j-- {
 			keys[j], keys[j-1] = keys[j-1], keys[j]
 		}
+		if budget -= i - j; budget < 0 {
+			slices.Sort(keys)
+			return
+		}
 	}
 }
-
-// radixWide is the number of keys from which radixSort sorts on their top
-// 32 bits rather than 16.
-const radixWide = 256
 
 // shuffle puts hosts in uniformly random order (Fisher–Yates).
 func shuffle(hosts []snapshot.HostRef, rng *rand.Rand) {

@@ -246,7 +246,8 @@ func sriMap(key string, ids ...int64) *mm.StringRepeatedIntMap {
 }
 
 // TestRadixSort compares radixSort with slices.Sort on random keys, on
-// keys that share their top bytes, and on keys equal in their top 32 bits.
+// keys that share their top bytes, on keys equal in their top 32 bits, and
+// on keys too clustered for its insertion sort.
 func TestRadixSort(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	gens := map[string]func() uint64{
@@ -255,6 +256,7 @@ func TestRadixSort(t *testing.T) {
 		"shared top":     func() uint64 { return 0x3ff0_0000_0000_0000 | rng.Uint64()>>20 },
 		"equal top half": func() uint64 { return 0x4000_1234_0000_0000 | rng.Uint64()>>32 },
 		"few values":     func() uint64 { return uint64(rng.IntN(3)) << 40 },
+		"one outlier":    func() uint64 { return uint64(rng.IntN(1000)) + uint64(rng.IntN(1000)/999)<<60 },
 	}
 	for name, gen := range gens {
 		for _, n := range []int{1, 2, 63, 64, 65, 400, 5000} {
@@ -264,7 +266,7 @@ func TestRadixSort(t *testing.T) {
 			}
 			want := slices.Clone(keys)
 			slices.Sort(want)
-			radixSort(keys, make([]uint64, n))
+			radixSort(keys, make([]uint64, n), want[0], want[n-1])
 			if !slices.Equal(keys, want) {
 				t.Errorf("%s, %d keys: not sorted", name, n)
 			}
