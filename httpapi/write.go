@@ -206,12 +206,25 @@ func appendMirrorAttrs(dst []byte, m *resolve.Mirror) []byte {
 		dst = appendEscaped(dst, m.Location)
 	}
 	dst = append(dst, `" preference="`...)
-	dst = strconv.AppendInt(dst, int64(m.Preference), 10)
+	dst = appendPreference(dst, m.Preference)
 	dst = append(dst, '"')
 	if m.Private {
 		dst = append(dst, ` mm0:private="True"`...)
 	}
 	return append(dst, '>')
+}
+
+// appendPreference appends a metalink preference in decimal. Preferences
+// are 1 to 100, and a metalink has one per mirror: two digits written
+// directly cost a fraction of strconv's general conversion.
+func appendPreference(dst []byte, p int) []byte {
+	switch {
+	case p >= 10 && p < 100:
+		return append(dst, byte('0'+p/10), byte('0'+p%10))
+	case p >= 0 && p < 10:
+		return append(dst, byte('0'+p))
+	}
+	return strconv.AppendInt(dst, int64(p), 10)
 }
 
 func isUpper(c byte) bool { return 'A' <= c && c <= 'Z' }

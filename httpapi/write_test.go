@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -122,6 +123,16 @@ func TestAppendEscaped(t *testing.T) {
 	for _, tt := range tests {
 		if got := string(appendEscaped(nil, tt.in)); got != tt.want {
 			t.Errorf("appendEscaped(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestAppendPreference compares appendPreference with strconv, inside
+// and outside the preferences' range.
+func TestAppendPreference(t *testing.T) {
+	for p := -12; p <= 1012; p++ {
+		if got, want := string(appendPreference([]byte("x"), p)), "x"+strconv.Itoa(p); got != want {
+			t.Errorf("appendPreference(%d) = %q, want %q", p, got, want)
 		}
 	}
 }
