@@ -251,18 +251,14 @@ func (r *resolver) neighbours(cc string) int {
 		return 0
 	}
 	found := 0
-	for _, other := range r.s.ContinentCountries(cont) {
+	r.a.Dir.EachCountry(r.s.ContinentCountries(cont), func(other string, hosts []snapshot.HostRef) {
 		if other == cc {
-			continue
-		}
-		hosts := r.a.Dir.ByCountry(other)
-		if len(hosts) == 0 {
-			continue
+			return
 		}
 		found += len(hosts)
 		r.headerCountry(other)
 		r.add(hosts, true)
-	}
+	})
 	return found
 }
 

@@ -75,7 +75,11 @@ func (in *interned) internCountries(ccs []string, lists [][]HostRef) *countryTab
 	if shared, ok := in.countries[string(in.scratch)]; ok {
 		return shared
 	}
-	t := &countryTable{byCountry: make(map[string][]HostRef, len(ccs))}
+	t := &countryTable{
+		byCountry: make(map[string][]HostRef, len(ccs)),
+		codes:     slices.Clone(ccs),
+		lists:     slices.Clone(lists),
+	}
 	for i, cc := range ccs {
 		t.byCountry[cc] = lists[i]
 	}

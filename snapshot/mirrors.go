@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"net/netip"
+	"strings"
 
 	"github.com/gaissmai/bart"
 )
@@ -63,6 +64,30 @@ func (d *Directory) InGlobal(h HostRef) bool { return containsRef(d.global, h) }
 // directory. The slice is shared: do not modify it.
 func (d *Directory) ByCountry(cc string) []HostRef { return d.countries.byCountry[cc] }
 
+// EachCountry calls fn, in code order, for every country of ccs (sorted,
+// distinct, upper-case, as Snapshot.ContinentCountries gives them) in which
+// hosts carry the directory, with those hosts (shared: do not modify).
+//
+// It walks both sorted lists together: a continent has dozens of
+// countries, whose hosts most metalink requests ask for, and looking each
+// up with ByCountry cost a hash of the code per country.
+func (d *Directory) EachCountry(ccs []string, fn func(cc string, hosts []HostRef)) {
+	codes, lists := d.countries.codes, d.countries.lists
+	for i, j := 0, 0; i < len(ccs) && j < len(codes); {
+		switch c := strings.Compare(ccs[i], codes[j]); {
+		case c < 0:
+			i++
+		case c > 0:
+			j++
+		default:
+			if len(lists[j]) > 0 {
+				fn(codes[j], lists[j])
+			}
+			i, j = i+1, j+1
+		}
+	}
+}
+
 // URLs returns h's hcurls for this directory's category and whether h
 // carries the directory at all (has a ByHostId entry). The slice is shared.
 func (d *Directory) URLs(h HostRef) ([]URLRef, bool) { return d.carriers.lookup(h) }
@@ -92,9 +117,12 @@ type FileDetails struct {
 	SHA512    string
 }
 
-// countryTable is a directory's ByCountry, interned.
+// countryTable is a directory's ByCountry, interned: by country code,
+// and as the codes in order with each one's hosts at the same index.
 type countryTable struct {
 	byCountry map[string][]HostRef
+	codes     []string // sorted
+	lists     [][]HostRef
 }
 
 // carrierTable is a directory's ByHostId, interned: hosts sorted, with each

@@ -245,3 +245,31 @@ func TestTinyContinents(t *testing.T) {
 		t.Errorf("TR still in AS after the redirect: %q", got)
 	}
 }
+
+// TestTinyEachCountry checks that EachCountry gives, in order, the countries
+// of the list that ByCountry has hosts for, with those hosts.
+func TestTinyEachCountry(t *testing.T) {
+	s := loadTiny(t)
+	m := s.Mirrors()
+	lists := [][]string{
+		s.ContinentCountries("EU"), s.ContinentCountries("NA"),
+		{"AA", "DE", "FR", "US", "ZZ"}, {"DE"}, {"ZZ"}, nil,
+	}
+	for _, dir := range []string{fixtures.TinyDirTop, fixtures.TinyDirUpdates, fixtures.TinyDirSource, fixtures.TinyDirEPEL} {
+		d := m.Directory(dir)
+		for _, ccs := range lists {
+			var got, want []string
+			d.EachCountry(ccs, func(cc string, hosts []snapshot.HostRef) {
+				got = append(got, fmt.Sprint(cc, ids(m, hosts)))
+			})
+			for _, cc := range ccs {
+				if hosts := d.ByCountry(cc); len(hosts) > 0 {
+					want = append(want, fmt.Sprint(cc, ids(m, hosts)))
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: EachCountry(%q) gave %q, want %q", dir, ccs, got, want)
+			}
+		}
+	}
+}
