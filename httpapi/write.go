@@ -137,21 +137,27 @@ func appendDetails(dst []byte, fd *snapshot.FileDetails, indent string) []byte {
 		dst = append(dst, "</size>\n"...)
 	}
 	dst = append(append(dst, indent...), " <verification>\n"...)
-	dst = appendHash(dst, indent, "md5", fd.MD5)
-	dst = appendHash(dst, indent, "sha1", fd.SHA1)
-	dst = appendHash(dst, indent, "sha256", fd.SHA256)
-	dst = appendHash(dst, indent, "sha512", fd.SHA512)
+	plain := fd.PlainHashes()
+	dst = appendHash(dst, indent, "md5", fd.MD5, plain)
+	dst = appendHash(dst, indent, "sha1", fd.SHA1, plain)
+	dst = appendHash(dst, indent, "sha256", fd.SHA256, plain)
+	dst = appendHash(dst, indent, "sha512", fd.SHA512, plain)
 	return append(append(dst, indent...), " </verification>\n"...)
 }
 
-func appendHash(dst []byte, indent, typ, sum string) []byte {
+// appendHash appends a hash line; plain says that sum needs no escaping.
+func appendHash(dst []byte, indent, typ, sum string, plain bool) []byte {
 	if sum == "" {
 		return dst
 	}
 	dst = append(append(dst, indent...), `  <hash type="`...)
 	dst = append(dst, typ...)
 	dst = append(dst, `">`...)
-	dst = appendEscaped(dst, sum)
+	if plain {
+		dst = append(dst, sum...)
+	} else {
+		dst = appendEscaped(dst, sum)
+	}
 	return append(dst, "</hash>\n"...)
 }
 

@@ -296,15 +296,21 @@ func (b *builder) fileDetails(v []byte) error {
 	for _, f := range e.GetFileDetailsCacheFiles() {
 		versions := make([]FileDetails, 0, len(f.GetFileDetails()))
 		for _, d := range f.GetFileDetails() {
-			versions = append(versions, FileDetails{
+			fd := FileDetails{
 				Timestamp: d.GetTimeStamp(), Size: d.GetSize(),
 				MD5: d.GetMD5(), SHA1: d.GetSHA1(), SHA256: d.GetSHA256(), SHA512: d.GetSHA512(),
-			})
+			}
+			fd.plainHashes = xmlPlain(fd.MD5) && xmlPlain(fd.SHA1) && xmlPlain(fd.SHA256) && xmlPlain(fd.SHA512)
+			versions = append(versions, fd)
 		}
 		files[f.GetFilename()] = &File{Versions: versions}
 	}
 	return nil
 }
+
+// xmlPlain reports whether s holds none of the characters that XML
+// escapes.
+func xmlPlain(s string) bool { return !strings.ContainsAny(s, `&<>"`) }
 
 func (b *builder) disabledRepo(v []byte) error {
 	var e mm.StringBoolMap

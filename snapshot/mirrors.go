@@ -115,7 +115,16 @@ type FileDetails struct {
 	SHA1      string
 	SHA256    string
 	SHA512    string
+
+	plainHashes bool // set by Load: no hash holds a character XML escapes
 }
+
+// PlainHashes reports whether none of the hashes holds a character that
+// XML escapes (& < > "), as found when the snapshot was loaded: a metalink
+// can then print them as they are instead of scanning every byte of them,
+// a few hundred per version, on every request. Hashes are hexadecimal, so
+// this is the rule; details made otherwise than by loading report false.
+func (fd *FileDetails) PlainHashes() bool { return fd.plainHashes }
 
 // countryTable is a directory's ByCountry, interned: by country code,
 // and as the codes in order with each one's hosts at the same index.

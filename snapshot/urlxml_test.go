@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	mm "github.com/mirrorlist-go/mirrorlist-server/proto"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
 
@@ -51,5 +52,41 @@ func TestSchemeOf(t *testing.T) {
 		if got := snapshot.SchemeOf(url); got != want {
 			t.Errorf("SchemeOf(%q) = %v, want %v", url, got, want)
 		}
+	}
+}
+
+// TestPlainHashes checks that loading marks the details whose hashes XML
+// would escape, and only those.
+func TestPlainHashes(t *testing.T) {
+	list := minimalList()
+	list.FileDetailsCache = []*mm.FileDetailsCacheDirectoryType{{
+		Directory: proto.String("pub/fedora/41/x86_64"),
+		FileDetailsCacheFiles: []*mm.FileDetailsCacheFilesType{{
+			Filename: proto.String("repomd.xml"),
+			FileDetails: []*mm.FileDetailsType{
+				{TimeStamp: proto.Uint64(1), Size: proto.Uint64(2), SHA256: proto.String("0123abcdef")},
+				{TimeStamp: proto.Uint64(1), Size: proto.Uint64(2), MD5: proto.String("01"), SHA512: proto.String(`ab"cd`)},
+			},
+		}},
+	}}
+	data, err := proto.Marshal(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := snapshot.BuildMirrors(context.Background(), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := m.Directory("pub/fedora/41/x86_64").File("repomd.xml")
+	if f == nil {
+		t.Fatal("no details for repomd.xml")
+	}
+	for i, want := range []bool{true, false} {
+		if got := f.Versions[i].PlainHashes(); got != want {
+			t.Errorf("version %d: PlainHashes() = %v, want %v", i, got, want)
+		}
+	}
+	if (&snapshot.FileDetails{MD5: "01"}).PlainHashes() {
+		t.Error("PlainHashes() of details made by hand = true, want false")
 	}
 }
