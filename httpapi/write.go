@@ -167,27 +167,56 @@ func appendHash(dst []byte, indent, typ, sum string, plain bool) []byte {
 //
 // These lines are nearly all of a metalink, so what repeats is built only
 // once: the URL already escaped once per snapshot (URLForXML), the
-// attributes a mirror's URLs share once per mirror, and the end of the
-// line (the directory, the file and "</url>") once per answer.
+// attributes a mirror's URLs share once per mirror, and the text between
+// two URLs (the end of one line, with the directory, the file and
+// "</url>", and the start of the next) once per answer for each way the
+// one URL can end and each scheme the next can have. A line then costs
+// three copies.
 func appendResources(dst []byte, ms *snapshot.Mirrors, a *resolve.Answer) []byte {
 	if len(a.Mirrors) == 0 {
 		return dst
 	}
 	var buf [2][256]byte
 	tails := [2][]byte{urlTail(buf[0][:0], a, false), urlTail(buf[1][:0], a, true)}
+	// joints[slash][s]: tails[slash] followed by the start of a line for
+	// a URL of scheme s, or nil for OtherScheme, whose name is the URL's.
+	var joints [2][snapshot.Rsync + 1][]byte
+	var jbuf [1024]byte
+	jb := jbuf[:0]
+	for slash := range joints {
+		for s := snapshot.HTTPS; int(s) < len(joints[slash]); s++ {
+			start := len(jb)
+			jb = append(jb, tails[slash]...)
+			jb = appendURLHead(jb, s, "")
+			joints[slash][s] = jb[start:len(jb):len(jb)]
+		}
+	}
 	var attrBuf [64]byte
+	prev := -1 // slashIndex of the previous URL; -1 before the first
 	for i := range a.Mirrors {
 		m := &a.Mirrors[i]
 		attrs := appendMirrorAttrs(attrBuf[:0], m)
 		for _, ref := range m.URLs {
 			u := ms.URLForXML(ref)
-			dst = appendURLHead(dst, ms.URLScheme(ref), u)
+			s := ms.URLScheme(ref)
+			var joint []byte
+			if prev >= 0 && int(s) < len(joints[prev]) {
+				joint = joints[prev][s]
+			}
+			if joint != nil {
+				dst = append(dst, joint...)
+			} else {
+				if prev >= 0 {
+					dst = append(dst, tails[prev]...)
+				}
+				dst = appendURLHead(dst, s, u)
+			}
 			dst = append(dst, attrs...)
 			dst = append(dst, u...)
-			dst = append(dst, tails[slashIndex(u)]...)
+			prev = slashIndex(u)
 		}
 	}
-	return dst
+	return append(dst, tails[prev]...)
 }
 
 // urlTail appends the end of a <url> line after the hcurl's URL (slash

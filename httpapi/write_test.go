@@ -1,10 +1,16 @@
 package httpapi
 
 import (
+	"context"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
+	mm "github.com/mirrorlist-go/mirrorlist-server/proto"
 	"github.com/mirrorlist-go/mirrorlist-server/resolve"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
@@ -163,5 +169,63 @@ func TestAppendMetalinkAllocs(t *testing.T) {
 	// may allocate.
 	if n := testing.AllocsPerRun(100, func() { buf = appendMetalink(buf[:0], s, a, answerTime) }); n > 1 {
 		t.Errorf("appendMetalink allocates %v times per answer, want at most 1", n)
+	}
+}
+
+// TestAppendResourcesSchemes checks appendResources, which joins the end of
+// one <url> line to the start of the next, against lines built one by one,
+// for URLs of every scheme, with and without a final slash, in every
+// position: first, last, after each other.
+func TestAppendResourcesSchemes(t *testing.T) {
+	urls := []string{
+		"https://a.example/pub", "http://b.example/pub/", "ftp://c.example/pub",
+		"rsync://d.example/pub/", "gopher://e.example/pub", "https://f.example/p&q/",
+		"weird", "http://g.example/pub",
+	}
+	ml := &mm.MirrorList{Time: proto.Uint64(1732480000)}
+	dirMsg := &mm.MirrorListCacheType{Directory: proto.String(repodata), Subpath: proto.String("updates/41/Everything/x86_64/repodata")}
+	for i, u := range urls {
+		ml.HCUrlCache = append(ml.HCUrlCache, &mm.IntStringMap{Key: proto.Int64(int64(100 + i)), Value: proto.String(u)})
+		dirMsg.ByHostId = append(dirMsg.ByHostId, &mm.IntRepeatedIntMap{Key: proto.Int64(int64(1 + i)), Value: []int64{int64(100 + i)}})
+	}
+	ml.MirrorListCache = []*mm.MirrorListCacheType{dirMsg}
+	data, err := proto.Marshal(ml)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := snapshot.BuildMirrors(context.Background(), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := ms.Directory(repodata)
+	_, carried := dir.Carriers()
+	var refs []snapshot.URLRef
+	for _, u := range carried {
+		refs = append(refs, u...)
+	}
+	for _, file := range []string{"repomd.xml", ""} {
+		// Every rotation of the URLs, split over mirrors of one, two and
+		// three URLs.
+		for shift := range refs {
+			rotated := append(slices.Clone(refs[shift:]), refs[:shift]...)
+			a := &resolve.Answer{Form: resolve.Document, Dir: dir, File: file}
+			for i := 0; i < len(rotated); i += 1 + i%3 {
+				a.Mirrors = append(a.Mirrors, resolve.Mirror{URLs: rotated[i:min(i+1+i%3, len(rotated))], Preference: 100 - i, Location: "DE", Private: i%2 == 1})
+			}
+			var want []byte
+			for i := range a.Mirrors {
+				m := &a.Mirrors[i]
+				for _, ref := range m.URLs {
+					u := ms.URLForXML(ref)
+					want = appendURLHead(want, ms.URLScheme(ref), u)
+					want = appendMirrorAttrs(want, m)
+					want = append(want, u...)
+					want = urlTail(want, a, strings.HasSuffix(u, "/"))
+				}
+			}
+			if got := appendResources(nil, ms, a); string(got) != string(want) {
+				t.Errorf("file %q, rotation %d:\n got %s\nwant %s", file, shift, got, want)
+			}
+		}
 	}
 }
