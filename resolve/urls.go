@@ -25,13 +25,13 @@ func (r *resolver) buildMirrors() {
 		if len(urls) == 0 {
 			continue
 		}
-		a.Mirrors = append(a.Mirrors, Mirror{
-			Host:       h,
-			URLs:       urls,
-			Preference: pref,
-			Private:    r.private(h),
-			Location:   r.m.Host(h).Country,
-		})
+		// Filled in place: a Mirror built on the stack and copied in
+		// whole is read back in wider loads than its fields were stored
+		// with, which the CPU cannot forward, and stalls on every host.
+		a.Mirrors = append(a.Mirrors, Mirror{})
+		m := &a.Mirrors[len(a.Mirrors)-1]
+		m.Host, m.URLs, m.Preference = h, urls, pref
+		m.Private, m.Location = r.private(h), r.m.Host(h).Country
 		pref = max(pref-1, 1)
 	}
 }
