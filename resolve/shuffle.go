@@ -63,10 +63,10 @@ func (sh *shuffler) weighted(group []snapshot.HostRef, weights []float64, rng *r
 // comparison sort is as fast.
 const radixMin = 64
 
-// sort returns keys sorted ascending, in keys or in sh.spare; lo and hi
-// are the smallest and the largest key. Larger groups take a radix sort:
-// a comparison sort of random keys mispredicts a branch for about every
-// other comparison, which makes it the slowest part of a request.
+// sort sorts keys ascending; lo and hi are the smallest and the largest
+// key. Larger groups take a radix sort: a comparison sort of random keys
+// mispredicts a branch for about every other comparison, which makes it
+// the slowest part of a request.
 func (sh *shuffler) sort(keys []uint64, lo, hi uint64) {
 	if len(keys) < radixMin {
 		slices.Sort(keys)
