@@ -221,9 +221,14 @@ func (c *clients) loop(i int) {
 			return
 		default:
 		}
-		allowed := c.allowed.Load() // before the request: what may answer it
+		// A version may answer if it was allowed at any moment of the
+		// request: the test can widen or narrow the set while a request
+		// runs (a client preempted between reading the set and sending
+		// its request may meet a snapshot published in between).
+		allowed := c.allowed.Load()
 		target := targets[k%len(targets)]
 		code, body := serve(c.h, target)
+		allowed |= c.allowed.Load()
 		v, why := c.version(target, code, body)
 		c.served.Add(1)
 		if v == 0 || allowed&(1<<v) == 0 {
