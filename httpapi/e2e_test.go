@@ -25,11 +25,7 @@ func tinySnapshot(t testing.TB) *snapshot.Snapshot {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	if err := set.WriteDir(dir); err != nil {
-		t.Fatal(err)
-	}
-	s, err := snapshot.Load(context.Background(), snapshot.PathsIn(dir))
+	s, err := set.Load(context.Background(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -229,11 +229,7 @@ func smallHolder(t testing.TB) *snapshot.Holder {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	if err := set.WriteDir(dir); err != nil {
-		t.Fatal(err)
-	}
-	s, err := snapshot.Load(context.Background(), snapshot.PathsIn(dir))
+	s, err := set.Load(context.Background(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
