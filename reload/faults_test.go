@@ -500,7 +500,8 @@ func recordBounds(t *testing.T, data []byte) (bounds []int, firstDir int) {
 
 // predict returns the outcome of a reload of data over the old snapshot:
 // Failed if it does not decode, Refused if it lost half the directories
-// or hosts. It fails the test for data that would be published.
+// or hosts or left more than max(5, 1%) of the repositories newly without
+// their directory. It fails the test for data that would be published.
 func predict(t *testing.T, v versions, data []byte) reload.Outcome {
 	t.Helper()
 	m, err := snapshot.BuildMirrors(context.Background(), data)
@@ -512,7 +513,8 @@ func predict(t *testing.T, v versions, data []byte) reload.Outcome {
 		t.Fatal(err)
 	}
 	st, old := m.Stats(), oldM.Stats()
-	if 2*st.Directories < old.Directories || 2*st.Hosts < old.Hosts {
+	if 2*st.Directories < old.Directories || 2*st.Hosts < old.Hosts ||
+		st.DanglingRepoArches-old.DanglingRepoArches > max(5, st.RepoArches/100) {
 		return reload.Refused
 	}
 	return reload.Reloaded

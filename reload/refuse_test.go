@@ -38,6 +38,25 @@ func TestBadInputRefused(t *testing.T) {
 			}
 			return cut
 		}, Refused},
+		{"protobuf cut at a boundary keeping 90% of the directories", fixtures.CacheFile, func(t *testing.T, s *fixtures.Set) []byte {
+			ends := directoryBoundaries(t, s.Snapshot)
+			cut := s.Snapshot[:ends[len(ends)*9/10]]
+			// Enough directories and hosts for the halving rule; the
+			// newest directories, which the repositories point at, are
+			// gone, and that is what refuses it.
+			m, err := snapshot.BuildMirrors(context.Background(), cut)
+			if err != nil {
+				t.Fatalf("a cut at a message boundary should decode: %v", err)
+			}
+			full, err := snapshot.BuildMirrors(context.Background(), s.Snapshot)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st, was := m.Stats(), full.Stats(); 2*st.Directories < was.Directories || 2*st.Hosts < was.Hosts {
+				t.Fatalf("cut keeps %d of %d directories, %d of %d hosts: not the case under test", st.Directories, was.Directories, st.Hosts, was.Hosts)
+			}
+			return cut
+		}, Refused},
 		{"protobuf of random bytes", fixtures.CacheFile, func(*testing.T, *fixtures.Set) []byte { return randomBytes(64 << 10) }, Failed},
 		{"protobuf shrunk to 10%", fixtures.CacheFile, func(t *testing.T, s *fixtures.Set) []byte { return shrink(t, s.Snapshot, 10) }, Refused},
 		{"mmdb cut in half", fixtures.GeoIPFile, func(_ *testing.T, s *fixtures.Set) []byte { return s.GeoIP[:len(s.GeoIP)/2] }, Failed},

@@ -16,9 +16,11 @@
 // What it cannot see: a change to the target of a symlink that points into
 // another directory (only the inputs' own directories are watched; SIGHUP
 // covers that case), and a protobuf cut exactly at a message boundary that
-// still holds at least half the directories and hosts: such a file decodes
-// cleanly, and is only refused if it is caught while still being written
-// (by settling, or by the identity check after the read).
+// still holds at least half the directories and hosts and loses only
+// directories that no repository points at (or no more than max(5, 1%) of
+// them): such a file decodes cleanly, and is only refused if it is caught
+// while still being written (by settling, or by the identity check after
+// the read).
 //
 // Typical wiring:
 //
@@ -62,9 +64,10 @@ type Config struct {
 	Settle time.Duration
 
 	// AllowShrink lets a new snapshot with fewer than half the
-	// directories or hosts of the current one be published. Without it,
-	// such a snapshot is refused: it is far more likely a truncated or
-	// half-generated file than a real change.
+	// directories or hosts of the current one, or with more than max(5,
+	// 1%) of its repositories newly pointing at no directory, be
+	// published. Without it, such a snapshot is refused: it is far more
+	// likely a truncated or half-generated file than a real change.
 	AllowShrink bool
 
 	// Logger receives one line per reload and the watcher's troubles.

@@ -135,25 +135,39 @@ func (e *FileError) Error() string {
 func (e *FileError) Unwrap() error { return e.Err }
 
 // ShrinkError is the shrink guard's refusal: the new snapshot has fewer
-// than half the directories or hosts of the one being served.
+// than half the directories or hosts of the one being served, or many more
+// repositories whose directory is missing.
 type ShrinkError struct {
 	OldDirectories, NewDirectories int
 	OldHosts, NewHosts             int
+	OldDangling, NewDangling       int // repo+arch keys without a directory
+	RepoArches                     int // the new snapshot's repo+arch keys
 }
 
 func (e *ShrinkError) Error() string {
-	return fmt.Sprintf("shrink guard: new snapshot has %d directories and %d hosts, the current one %d and %d; refusing to lose half (AllowShrink overrides)",
-		e.NewDirectories, e.NewHosts, e.OldDirectories, e.OldHosts)
+	return fmt.Sprintf("shrink guard: new snapshot has %d directories, %d hosts and %d of %d repositories without their directory; the current one %d, %d and %d; refusing (AllowShrink overrides)",
+		e.NewDirectories, e.NewHosts, e.NewDangling, e.RepoArches, e.OldDirectories, e.OldHosts, e.OldDangling)
 }
 
 // checkShrink returns a *ShrinkError if next has fewer than half the
-// directories or hosts of cur.
+// directories or hosts of cur, or if more of its repositories newly point
+// at no directory than a few (5, or 1% of them if that is more). The
+// second rule catches what the first cannot: a snapshot cut at a message
+// boundary decodes cleanly, and since the directories come last in the
+// file, the cut takes directories that repositories point at. A real
+// snapshot keeps its few dangling repositories from one version to the
+// next; a false alarm keeps the old snapshot serving and shows in the
+// reload metrics until an operator looks (AllowShrink overrides).
 func checkShrink(cur, next snapshot.Stats) error {
-	if 2*next.Directories >= cur.Directories && 2*next.Hosts >= cur.Hosts {
+	lostHalf := 2*next.Directories < cur.Directories || 2*next.Hosts < cur.Hosts
+	newlyDangling := next.DanglingRepoArches - cur.DanglingRepoArches
+	if !lostHalf && newlyDangling <= max(5, next.RepoArches/100) {
 		return nil
 	}
 	return &ShrinkError{
 		OldDirectories: cur.Directories, NewDirectories: next.Directories,
 		OldHosts: cur.Hosts, NewHosts: next.Hosts,
+		OldDangling: cur.DanglingRepoArches, NewDangling: next.DanglingRepoArches,
+		RepoArches: next.RepoArches,
 	}
 }

@@ -497,6 +497,7 @@ func (b *builder) finish() *Mirrors {
 		m.repoKeys = append(m.repoKeys, key)
 		if m.directories[dir] == nil {
 			b.warn.add("RepoArchToDirectoryName: %s → %q has no directory entry", key, dir)
+			m.stats.DanglingRepoArches++
 		}
 	}
 	sortStrings(m.repoKeys)

@@ -68,20 +68,25 @@ type Snapshot struct {
 // Stats summarises a loaded snapshot for logs, metrics and the reloader's
 // sanity checks.
 type Stats struct {
-	Time            uint64        // the snapshot's creation time (seconds since the epoch)
-	Directories     int           // MirrorListCache entries
-	Hosts           int           // distinct host ids seen anywhere
-	HCUrls          int           // HCUrlCache entries
-	RepoArches      int           // RepoArchToDirectoryName entries
-	FileDirs        int           // FileDetailsCache directories
-	HostPrefixes    int           // HostNetblockCache prefixes
-	CountryPrefixes int           // NetblockCountryCache prefixes
-	Routes          int           // global netblock routes
-	Countries       int           // countries with a continent
-	UniqueLists     int           // interned host lists, country tables and carrier tables
-	Warnings        []string      // inconsistencies that production data may contain (not fatal); the first few
-	WarningCount    int           // how many inconsistencies there were in all
-	LoadTime        time.Duration // wall time of Load (zero for Assemble alone)
+	Time        uint64 // the snapshot's creation time (seconds since the epoch)
+	Directories int    // MirrorListCache entries
+	Hosts       int    // distinct host ids seen anywhere
+	HCUrls      int    // HCUrlCache entries
+	RepoArches  int    // RepoArchToDirectoryName entries
+	// DanglingRepoArches counts RepoArchToDirectoryName entries whose
+	// directory has no entry. Production data has a few; a jump means
+	// directories are missing, e.g. a snapshot truncated at a message
+	// boundary, which drops the last (current) directories first.
+	DanglingRepoArches int
+	FileDirs           int           // FileDetailsCache directories
+	HostPrefixes       int           // HostNetblockCache prefixes
+	CountryPrefixes    int           // NetblockCountryCache prefixes
+	Routes             int           // global netblock routes
+	Countries          int           // countries with a continent
+	UniqueLists        int           // interned host lists, country tables and carrier tables
+	Warnings           []string      // inconsistencies that production data may contain (not fatal); the first few
+	WarningCount       int           // how many inconsistencies there were in all
+	LoadTime           time.Duration // wall time of Load (zero for Assemble alone)
 }
 
 // Load reads all four inputs and builds a Snapshot. The protobuf and the

@@ -73,7 +73,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "the `DURATION` to wait for requests in flight on SIGTERM or SIGINT")
 	fs.StringVar(&o.adminListen, "admin-listen", "", "the `HOST:PORT` of the admin listener (/metrics, /healthz, /readyz, POST /-/reload); empty: none")
 	fs.DurationVar(&o.reloadSettle, "reload-settle", reload.DefaultSettle, "the `DURATION` the input files must be quiet before they are reloaded")
-	fs.BoolVar(&o.allowShrink, "allow-shrink", false, "publish a reloaded snapshot even if it lost half its directories or hosts")
+	fs.BoolVar(&o.allowShrink, "allow-shrink", false, "publish a reloaded snapshot even if the shrink guard refuses it (half its directories or hosts lost, or repositories newly without their directory)")
 	fs.StringSliceVar(&o.trustedRaw, "trusted-proxies", nil, "honour X-Forwarded-For only from peers in these `CIDR,...` prefixes (a bare address is a /32 or /128); unset: from every peer")
 	fs.IntVar(&o.maxQueryBytes, "max-query-bytes", 8192, "answer 414 to a query longer than this many `BYTES` (0: no cap)")
 	fs.DurationVar(&o.limits.readHeaderTimeout, "read-header-timeout", 5*time.Second, "the `DURATION` a client has to send the request headers")
