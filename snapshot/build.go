@@ -344,7 +344,7 @@ func (b *builder) hostCountry(v []byte) error {
 	if err := proto.Unmarshal(v, &e); err != nil {
 		return fmt.Errorf("HostCountryCache: %w", err)
 	}
-	b.m.hosts[b.ref(e.GetKey())].Country = strings.ToUpper(e.GetValue())
+	b.m.hosts[b.ref(e.GetKey())].Country = b.internString([]byte(strings.ToUpper(e.GetValue())))
 	return nil
 }
 
@@ -418,7 +418,9 @@ func (b *builder) directory(v []byte) error {
 }
 
 // internString returns a shared copy of s: subpaths and country codes
-// repeat across thousands of directories.
+// repeat across thousands of directories and hundreds of hosts, and a
+// metalink prints the hosts' codes from strings that then share a few
+// cache lines.
 func (b *builder) internString(s []byte) string {
 	if len(s) == 0 {
 		return ""
@@ -523,7 +525,7 @@ func (b *builder) finish() *Mirrors {
 // /128), masking host bits.
 func parsePrefixOrAddr(s string) (netip.Prefix, error) {
 	s = strings.TrimSpace(s)
-	if bytes.IndexByte([]byte(s), '/') < 0 {
+	if !strings.Contains(s, "/") {
 		a, err := netip.ParseAddr(s)
 		if err != nil {
 			return netip.Prefix{}, err

@@ -75,14 +75,7 @@ func (in *interned) internCountries(ccs []string, lists [][]HostRef) *countryTab
 	if shared, ok := in.countries[string(in.scratch)]; ok {
 		return shared
 	}
-	t := &countryTable{
-		byCountry: make(map[string][]HostRef, len(ccs)),
-		codes:     slices.Clone(ccs),
-		lists:     slices.Clone(lists),
-	}
-	for i, cc := range ccs {
-		t.byCountry[cc] = lists[i]
-	}
+	t := &countryTable{codes: slices.Clone(ccs), lists: slices.Clone(lists)}
 	in.countries[string(in.scratch)] = t
 	return t
 }
@@ -125,13 +118,6 @@ func appendRefs(dst []byte, refs []HostRef) []byte {
 func sortUniqueRefs(refs []HostRef) []HostRef {
 	slices.Sort(refs)
 	return slices.Compact(refs)
-}
-
-func searchRef(refs []HostRef, h HostRef) (int, bool) { return slices.BinarySearch(refs, h) }
-
-func containsRef(refs []HostRef, h HostRef) bool {
-	_, ok := slices.BinarySearch(refs, h)
-	return ok
 }
 
 func sortStrings(s []string) { slices.Sort(s) }

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/gaissmai/bart"
@@ -58,11 +59,19 @@ func (d *Directory) Global() []HostRef { return d.global }
 
 // InGlobal reports whether h is in the directory's Global list; a carrier
 // that is not is a private mirror for this directory.
-func (d *Directory) InGlobal(h HostRef) bool { return containsRef(d.global, h) }
+func (d *Directory) InGlobal(h HostRef) bool {
+	return d.index.global[h/64]&(1<<(h%64)) != 0
+}
 
 // ByCountry returns the hosts in country cc (upper-case) carrying the
 // directory. The slice is shared: do not modify it.
-func (d *Directory) ByCountry(cc string) []HostRef { return d.countries.byCountry[cc] }
+func (d *Directory) ByCountry(cc string) []HostRef {
+	t := d.countries
+	if i, ok := slices.BinarySearch(t.codes, cc); ok {
+		return t.lists[i]
+	}
+	return nil
+}
 
 // EachCountry calls fn, in code order, for every country of ccs (sorted,
 // distinct, upper-case, as Snapshot.ContinentCountries gives them) in which
@@ -90,13 +99,16 @@ func (d *Directory) EachCountry(ccs []string, fn func(cc string, hosts []HostRef
 
 // URLs returns h's hcurls for this directory's category and whether h
 // carries the directory at all (has a ByHostId entry). The slice is shared.
-func (d *Directory) URLs(h HostRef) ([]URLRef, bool) { return d.carriers.lookup(h) }
+func (d *Directory) URLs(h HostRef) ([]URLRef, bool) {
+	i := d.index.carrier[h]
+	if i < 0 {
+		return nil, false
+	}
+	return d.carriers.urls[i], true
+}
 
 // Carries reports whether h has a ByHostId entry in this directory.
-func (d *Directory) Carries(h HostRef) bool {
-	_, ok := d.carriers.lookup(h)
-	return ok
-}
+func (d *Directory) Carries(h HostRef) bool { return d.index.carrier[h] >= 0 }
 
 // File returns the metalink details of a file in this directory, or nil.
 func (d *Directory) File(name string) *File { return d.files[name] }
@@ -126,12 +138,11 @@ type FileDetails struct {
 // this is the rule; details made otherwise than by loading report false.
 func (fd *FileDetails) PlainHashes() bool { return fd.plainHashes }
 
-// countryTable is a directory's ByCountry, interned: by country code,
-// and as the codes in order with each one's hosts at the same index.
+// countryTable is a directory's ByCountry, interned: the codes in order,
+// with each one's hosts at the same index.
 type countryTable struct {
-	byCountry map[string][]HostRef
-	codes     []string // sorted
-	lists     [][]HostRef
+	codes []string // sorted
+	lists [][]HostRef
 }
 
 // carrierTable is a directory's ByHostId, interned: hosts sorted, with each
@@ -139,14 +150,6 @@ type countryTable struct {
 type carrierTable struct {
 	hosts []HostRef
 	urls  [][]URLRef
-}
-
-func (t *carrierTable) lookup(h HostRef) ([]URLRef, bool) {
-	i, ok := searchRef(t.hosts, h)
-	if !ok {
-		return nil, false
-	}
-	return t.urls[i], true
 }
 
 // Mirrors is the part of a Snapshot built from the protobuf file.

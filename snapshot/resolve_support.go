@@ -85,7 +85,6 @@ type fastPath struct {
 
 func newFastPath(m *Mirrors) fastPath {
 	indexDirectories(m)
-	internCountries(m.hosts)
 	f := fastPath{
 		xmlURLs:    escapeURLs(m.urls),
 		schemes:    make([]Scheme, len(m.urls)),
@@ -146,21 +145,6 @@ func SchemeOf(url string) Scheme {
 		return Rsync
 	}
 	return OtherScheme
-}
-
-// internCountries makes the hosts' equal country codes share one string,
-// so that the few dozen codes a metalink prints stay in the CPU's cache
-// instead of one string per host.
-func internCountries(hosts []Host) {
-	codes := make(map[string]string)
-	for i := range hosts {
-		cc := hosts[i].Country
-		if shared, ok := codes[cc]; ok {
-			hosts[i].Country = shared
-		} else {
-			codes[cc] = cc
-		}
-	}
 }
 
 // escapeURLs returns urls escaped for XML text and double-quoted attribute
