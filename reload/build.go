@@ -230,6 +230,21 @@ func (r *Reloader) record(res Result) Status {
 	return *st
 }
 
+// StatsFields gives a snapshot's counts as log fields, the same in the
+// reload lines and in the server's start-up line.
+func StatsFields(s snapshot.Stats) []zap.Field {
+	return []zap.Field{
+		zap.Uint64("snapshot_time", s.Time),
+		zap.Int("directories", s.Directories),
+		zap.Int("hosts", s.Hosts),
+		zap.Int("hcurls", s.HCUrls),
+		zap.Int("repo_arches", s.RepoArches),
+		zap.Int("routes", s.Routes),
+		zap.Int("countries", s.Countries),
+		zap.Int("warnings", s.WarningCount),
+	}
+}
+
 // logResult writes the one log line of a build.
 func (r *Reloader) logResult(res Result, st Status) {
 	fields := []zap.Field{
@@ -242,17 +257,9 @@ func (r *Reloader) logResult(res Result, st Status) {
 		zap.Uint64("refusals", st.Refusals),
 	}
 	if res.Outcome != Failed {
-		s := res.Stats
-		fields = append(fields,
-			zap.Uint64("snapshot_time", s.Time),
-			zap.Int("directories", s.Directories),
-			zap.Int("hosts", s.Hosts),
-			zap.Int("routes", s.Routes),
-			zap.Int("countries", s.Countries),
-			zap.Int("warnings", s.WarningCount),
-		)
-		if len(s.Warnings) > 0 {
-			fields = append(fields, zap.Strings("warning_samples", s.Warnings))
+		fields = append(fields, StatsFields(res.Stats)...)
+		if len(res.Stats.Warnings) > 0 {
+			fields = append(fields, zap.Strings("warning_samples", res.Stats.Warnings))
 		}
 	}
 	var fe *FileError

@@ -159,12 +159,11 @@ func closeAccessLog(l *httpapi.AccessLog, logger *zap.Logger) {
 // logStart writes the one structured start-up line: inputs, counts and
 // load time, and the snapshot's first warnings if it has any.
 func logStart(logger *zap.Logger, o *options, res reload.Result, addr, admin net.Addr) {
-	st := res.Stats
 	adminAddr := ""
 	if admin != nil {
 		adminAddr = admin.String()
 	}
-	logger.Info("mirrorlist-server started",
+	fields := []zap.Field{
 		zap.Stringer("listen", addr),
 		zap.String("admin_listen", adminAddr),
 		zap.String("cache", o.paths.Cache),
@@ -175,17 +174,10 @@ func logStart(logger *zap.Logger, o *options, res reload.Result, addr, admin net
 		zap.Int("minimum", o.minimum),
 		zap.Bool("demo", o.demo),
 		zap.Bool("trust_all_forwarded_for", o.trustedProxies == nil),
-		zap.Uint64("snapshot_time", st.Time),
-		zap.Int("directories", st.Directories),
-		zap.Int("hosts", st.Hosts),
-		zap.Int("hcurls", st.HCUrls),
-		zap.Int("repo_arches", st.RepoArches),
-		zap.Int("routes", st.Routes),
-		zap.Int("countries", st.Countries),
-		zap.Int("warnings", st.WarningCount),
 		zap.Duration("load_time", res.Duration),
-	)
-	if st.WarningCount > 0 {
+	}
+	logger.Info("mirrorlist-server started", append(fields, reload.StatsFields(res.Stats)...)...)
+	if st := res.Stats; st.WarningCount > 0 {
 		logger.Warn("the snapshot has inconsistencies (served anyway)",
 			zap.Int("count", st.WarningCount), zap.Strings("first", st.Warnings))
 	}
