@@ -3,6 +3,8 @@ package httpapi
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -120,6 +122,8 @@ type Metrics struct {
 	lastFailureTime prometheus.Gauge
 	generation      prometheus.Gauge
 	loadDuration    prometheus.Gauge
+
+	openConns prometheus.Gauge
 }
 
 // NewMetrics creates the metrics and registers them with reg: the request
@@ -131,6 +135,11 @@ func NewMetrics(reg prometheus.Registerer, cfg MetricsConfig) (*Metrics, error) 
 	m := new(Metrics)
 	cs := m.newRequestMetrics()
 	cs = append(cs, m.newReloadMetrics()...)
+	m.openConns = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: metricsNamespace, Name: "http_open_connections",
+		Help: "Client connections open on the main listener, idle keep-alive ones included (needs ConnState wired to the server).",
+	})
+	cs = append(cs, m.openConns)
 	if cfg.Holder != nil {
 		cs = append(cs, newSnapshotCollector(cfg.Holder, cfg.Now))
 	}
@@ -265,6 +274,22 @@ func (m *Metrics) ObserveReload(res reload.Result) {
 		m.reloads[i].Inc()
 		m.lastReloadOK.Set(0)
 		m.lastFailureTime.Set(unixSeconds(end))
+	}
+}
+
+// ConnState keeps the open-connections gauge; set it as the main
+// http.Server's ConnState. Each open connection holds a goroutine, so
+// the gauge is what tells a goroutine count that follows the clients
+// from one that leaks.
+func (m *Metrics) ConnState(_ net.Conn, state http.ConnState) {
+	if m == nil {
+		return
+	}
+	switch state {
+	case http.StateNew:
+		m.openConns.Inc()
+	case http.StateHijacked, http.StateClosed:
+		m.openConns.Dec()
 	}
 }
 

@@ -3,7 +3,9 @@ package httpapi
 import (
 	"bufio"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -284,5 +286,43 @@ func TestCodeIndex(t *testing.T) {
 		if codeLabel(codeIndex(c)) != "other" {
 			t.Errorf("code %d is labelled %s, want other", c, codeLabel(codeIndex(c)))
 		}
+	}
+}
+
+// TestMetricsOpenConnections opens keep-alive connections to a server
+// whose ConnState is the metrics', and checks that the gauge counts them
+// while they are open and drops to zero once they are closed.
+func TestMetricsOpenConnections(t *testing.T) {
+	rig := newMetricsRig(t, tinySnapshot(t), nil)
+	srv := httptest.NewUnstartedServer(rig.handler)
+	srv.Config.ConnState = rig.metrics.ConnState
+	srv.Start()
+	defer srv.Close()
+
+	const conns = 3
+	var clients []*http.Client
+	for range conns {
+		c := &http.Client{Transport: &http.Transport{}, Timeout: 5 * time.Second}
+		clients = append(clients, c)
+		resp, err := c.Get(srv.URL + "/mirrorlist?" + fedora)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body) // read to the end, or the client closes the connection
+		resp.Body.Close()
+	}
+	const gauge = "mirrorlist_http_open_connections"
+	if got := scrape(t, rig.admin)[gauge]; got != conns {
+		t.Errorf("%s = %v with %d keep-alive connections open, want %d", gauge, got, conns, conns)
+	}
+	for _, c := range clients {
+		c.CloseIdleConnections()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for scrape(t, rig.admin)[gauge] != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s = %v five seconds after every connection closed, want 0", gauge, scrape(t, rig.admin)[gauge])
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

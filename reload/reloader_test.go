@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -274,4 +276,29 @@ func TestNewAndRunErrors(t *testing.T) {
 	mustContain(t, r.Run(context.Background()), "absent")
 	_, err = r.ReloadNow(context.Background())
 	mustContain(t, err, "absent", fixtures.CacheFile)
+}
+
+// TestReloadFreesOldSnapshot checks that the mirrors part a reload
+// replaces is collected by the time the reload is reported, with the
+// collector's own pacing switched off: the reloader collects it, rather
+// than leaving it until the heap has doubled.
+func TestReloadFreesOldSnapshot(t *testing.T) {
+	e, dir := newDirEnv(t, newSet(t), func(c *Config) { c.AllowShrink = true })
+	e.run()
+	freed := make(chan struct{})
+	func() {
+		m, _, _, _ := e.holder.Current().Parts()
+		runtime.AddCleanup(m, func(ch chan struct{}) { close(ch) }, freed)
+	}()
+
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	writeRsync(t, dir, fixtures.CacheFile, oldSet(t).Snapshot)
+	if res := e.nextResult(1); res.Outcome != Reloaded || res.Rebuilt != PartMirrors {
+		t.Fatalf("outcome %v, rebuilt %v (%v); want reloaded, mirrors", res.Outcome, res.Rebuilt, res.Err)
+	}
+	select {
+	case <-freed: // cleanups run on their own goroutine, soon after the collection
+	case <-time.After(patience):
+		t.Fatal("the replaced mirrors part was not collected after the reload")
+	}
 }

@@ -327,6 +327,7 @@ func (s *soak) sample(at time.Duration) sample {
 		return smp
 	}
 	smp.goroutines = m["go_goroutines"]
+	smp.conns = m["mirrorlist_http_open_connections"]
 	smp.heap = m["go_memstats_heap_inuse_bytes"]
 	for i, r := range []string{"ok", "failed", "refused"} {
 		smp.reloads[i] = m[`mirrorlist_reloads_total{result="`+r+`"}`]

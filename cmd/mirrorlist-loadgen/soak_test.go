@@ -58,8 +58,9 @@ func TestClassify(t *testing.T) {
 func TestVerdict(t *testing.T) {
 	const mb = 1 << 20
 	mk := func(rss uint64, gor float64, ok, failed, refused float64) sample {
-		return sample{w: newWindow(), rss: rss, goroutines: gor, reloads: [3]float64{ok, failed, refused}}
+		return sample{w: newWindow(), rss: rss, goroutines: gor, conns: 20, reloads: [3]float64{ok, failed, refused}}
 	}
+	withConns := func(s sample, conns float64) sample { s.conns = conns; return s }
 	good := []sample{mk(300*mb, 40, 3, 2, 0), mk(320*mb, 45, 5, 4, 0), mk(310*mb, 44, 8, 6, 1), mk(340*mb, 50, 11, 10, 0)}
 	tests := []struct {
 		name    string
@@ -75,7 +76,9 @@ func TestVerdict(t *testing.T) {
 		{"too short", good[:2], "", 10, 10, "too short"},
 		{"RSS grew", append(good[:3:3], mk(360*mb, 45, 11, 10, 0)), "", 10, 10, "RSS not flat"},
 		{"RSS fell a lot", append(good[:3:3], mk(200*mb, 45, 11, 10, 0)), "", 10, 10, "RSS not flat"},
-		{"goroutines grew", append(good[:3:3], mk(320*mb, 200, 11, 10, 0)), "", 10, 10, "goroutines grew"},
+		{"goroutines grew", append(good[:3:3], mk(320*mb, 200, 11, 10, 0)), "", 10, 10, "goroutines besides the connections' grew"},
+		{"more connections, each with its goroutine", append(good[:3:3], withConns(mk(320*mb, 200, 11, 10, 0), 175)), "", 10, 10, ""},
+		{"fewer connections, goroutines the same", append(good[:3:3], withConns(mk(320*mb, 45, 11, 10, 0), 5)), "", 10, 10, "goroutines besides"},
 		{"a bad file published", append(good[:3:3], mk(320*mb, 45, 12, 9, 0)), "", 10, 10, "reloads"},
 		{"a good file not reloaded", append(good[:3:3], mk(320*mb, 45, 8, 10, 0)), "", 10, 10, "reloads"},
 	}

@@ -112,7 +112,9 @@ func (a *app) listen(wrap func(http.Handler) http.Handler) ([]*listener, error) 
 	if wrap != nil {
 		h = wrap(h)
 	}
-	list := []*listener{{name: "main", ln: ln, srv: newServer(h, a.o.limits, a.logger.Named("http"))}}
+	srv := newServer(h, a.o.limits, a.logger.Named("http"))
+	srv.ConnState = a.metrics.ConnState
+	list := []*listener{{name: "main", ln: ln, srv: srv}}
 	if a.o.adminListen == "" {
 		return list, nil
 	}
