@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"time"
 
@@ -14,11 +15,13 @@ import (
 
 // The paths of the health and admin endpoints.
 const (
-	HealthPath  = "/healthz"   // the process is alive (admin listener)
-	ReadyPath   = "/readyz"    // a snapshot is being served (both listeners)
-	MetricsPath = "/metrics"   // Prometheus metrics (admin listener)
-	ReloadPath  = "/-/reload"  // POST: reload the inputs now (admin listener)
-	timeLayout  = time.RFC3339 // times in health bodies
+	HealthPath  = "/healthz"  // the process is alive (admin listener)
+	ReadyPath   = "/readyz"   // a snapshot is being served (both listeners)
+	MetricsPath = "/metrics"  // Prometheus metrics (admin listener)
+	ReloadPath  = "/-/reload" // POST: reload the inputs now (admin listener)
+
+	ProfilingPath = "/debug/pprof/" // net/http/pprof (admin listener, if enabled)
+	timeLayout    = time.RFC3339    // times in health bodies
 )
 
 // ReadinessConfig configures a Readiness.
@@ -142,10 +145,13 @@ type AdminConfig struct {
 	// Reload answers /-/reload (reload.Reloader.Handler); nil leaves it
 	// out.
 	Reload http.Handler
+	// Profiling serves net/http/pprof under /debug/pprof/, to profile
+	// the server where it runs, under its real load.
+	Profiling bool
 }
 
 // NewAdmin returns the handler of the admin listener: /healthz, /readyz,
-// /metrics and POST /-/reload. It is for operators and Prometheus only;
+// /metrics, POST /-/reload and, if asked for, /debug/pprof/. It is for operators and Prometheus only;
 // bind it to a loopback or internal address.
 func NewAdmin(cfg AdminConfig) http.Handler {
 	mux := http.NewServeMux()
@@ -156,6 +162,13 @@ func NewAdmin(cfg AdminConfig) http.Handler {
 	}
 	if cfg.Reload != nil {
 		mux.Handle(ReloadPath, cfg.Reload)
+	}
+	if cfg.Profiling {
+		mux.HandleFunc(ProfilingPath, pprof.Index)
+		mux.HandleFunc(ProfilingPath+"cmdline", pprof.Cmdline)
+		mux.HandleFunc(ProfilingPath+"profile", pprof.Profile)
+		mux.HandleFunc(ProfilingPath+"symbol", pprof.Symbol)
+		mux.HandleFunc(ProfilingPath+"trace", pprof.Trace)
 	}
 	return mux
 }

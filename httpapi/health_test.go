@@ -92,4 +92,11 @@ func TestHealthRouting(t *testing.T) {
 	if reloads != 1 {
 		t.Errorf("the reload handler ran %d times, want 1", reloads)
 	}
+	check(admin, "GET", "/debug/pprof/", 404, "404 page not found") // not asked for
+	check(main, "GET", "/debug/pprof/", 404, notFoundBody)
+
+	profiling := NewAdmin(AdminConfig{Ready: NewReadiness(ReadinessConfig{Holder: holder}), Profiling: true})
+	check(profiling, "GET", "/debug/pprof/", 200, "<html>")
+	check(profiling, "GET", "/debug/pprof/goroutine?debug=1", 200, "goroutine profile: total ")
+	check(profiling, "GET", "/debug/pprof/cmdline", 200, "")
 }

@@ -93,9 +93,10 @@ func (a *app) mainHandler() http.Handler {
 // adminHandler answers the operators: health, metrics and reloads.
 func (a *app) adminHandler() http.Handler {
 	return httpapi.NewAdmin(httpapi.AdminConfig{
-		Gatherer: a.reg,
-		Ready:    httpapi.NewReadiness(httpapi.ReadinessConfig{Holder: a.holder, Status: a.reloader.Status, Verbose: true}),
-		Reload:   a.reloader.Handler(),
+		Gatherer:  a.reg,
+		Ready:     httpapi.NewReadiness(httpapi.ReadinessConfig{Holder: a.holder, Status: a.reloader.Status, Verbose: true}),
+		Reload:    a.reloader.Handler(),
+		Profiling: a.o.adminPprof,
 	})
 }
 

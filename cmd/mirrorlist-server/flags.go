@@ -30,6 +30,7 @@ type options struct {
 	logFormat       string
 	shutdownTimeout time.Duration
 	adminListen     string // host:port of the admin listener; "" means none
+	adminPprof      bool   // serve /debug/pprof/ on the admin listener
 	reloadSettle    time.Duration
 	allowShrink     bool
 	trustedRaw      []string       // --trusted-proxies as given
@@ -72,6 +73,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.logFormat, "log-format", "json", "server log `FORMAT`: json or console")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "the `DURATION` to wait for requests in flight on SIGTERM or SIGINT")
 	fs.StringVar(&o.adminListen, "admin-listen", "", "the `HOST:PORT` of the admin listener (/metrics, /healthz, /readyz, POST /-/reload); empty: none")
+	fs.BoolVar(&o.adminPprof, "admin-pprof", false, "also serve Go's profiler (net/http/pprof) under /debug/pprof/ on the admin listener")
 	fs.DurationVar(&o.reloadSettle, "reload-settle", reload.DefaultSettle, "the `DURATION` the input files must be quiet before they are reloaded")
 	fs.BoolVar(&o.allowShrink, "allow-shrink", false, "publish a reloaded snapshot even if the shrink guard refuses it (half its directories or hosts lost, or repositories newly without their directory)")
 	fs.StringSliceVar(&o.trustedRaw, "trusted-proxies", nil, "honour X-Forwarded-For only from peers in these `CIDR,...` prefixes (a bare address is a /32 or /128); unset: from every peer")
@@ -147,6 +149,9 @@ func (o *options) validate() error {
 	}
 	if o.limits.maxHeaderBytes <= 0 {
 		return fmt.Errorf("--max-header-bytes %d: must be positive", o.limits.maxHeaderBytes)
+	}
+	if o.adminPprof && o.adminListen == "" {
+		return errors.New("--admin-pprof needs --admin-listen")
 	}
 	if o.adminListen != "" {
 		if _, _, err := net.SplitHostPort(o.adminListen); err != nil {
