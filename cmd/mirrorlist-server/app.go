@@ -115,7 +115,8 @@ func (a *app) listen(wrap func(http.Handler) http.Handler) ([]*listener, error) 
 	}
 	srv := newServer(h, a.o.limits, a.logger.Named("http"))
 	srv.ConnState = a.metrics.ConnState
-	list := []*listener{{name: "main", ln: ln, srv: srv}}
+	srv.ConnContext = httpapi.ConnContext
+	list := []*listener{{name: "main", ln: httpapi.GatherListener{Listener: ln}, srv: srv}}
 	if a.o.adminListen == "" {
 		return list, nil
 	}

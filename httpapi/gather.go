@@ -1,0 +1,145 @@
+package httpapi
+
+import (
+	"context"
+	"net"
+)
+
+// Gathered writes: an answer in one system call.
+//
+// net/http buffers a response in 4 KB: the status line and headers go to
+// that buffer, and a body larger than what is left of it then makes two
+// writes to the socket, the full buffer and the rest of the body. On
+// loopback or a fast network a write costs about as much whether it
+// carries 4 KB or 50 KB, and a metalink is about 50 KB: the profile of the
+// loaded server showed the two writes as most of its time, the first one
+// nearly half of that. A GatherListener's connections can hold the writes
+// of one answer and send them with a single writev, without copying the
+// body a second time.
+
+// GatherListener wraps a listener so that the Handler can send each answer
+// in one write. Serve it with ConnContext as the http.Server's ConnContext;
+// without it (or behind any other listener) the handler writes as usual.
+type GatherListener struct {
+	net.Listener
+}
+
+// Accept waits for the next connection and wraps it.
+func (l GatherListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &gatherConn{Conn: c}, nil
+}
+
+// gatherKey is the context key of a request's *gatherConn.
+type gatherKey struct{}
+
+// ConnContext makes a GatherListener's connection known to the requests
+// it carries; it is meant for http.Server.ConnContext.
+func ConnContext(ctx context.Context, c net.Conn) context.Context {
+	if gc, ok := c.(*gatherConn); ok {
+		return context.WithValue(ctx, gatherKey{}, gc)
+	}
+	return ctx
+}
+
+func gatherConnOf(ctx context.Context) *gatherConn {
+	gc, _ := ctx.Value(gatherKey{}).(*gatherConn)
+	return gc
+}
+
+// gatherConn is a connection that can hold its writes between hold and
+// send. net/http writes to an HTTP/1 connection only from the goroutine
+// serving it, which is also the one running the handler, so hold, Write
+// and send never run concurrently.
+type gatherConn struct {
+	net.Conn
+	holding bool
+	body    []byte // the answer body, which stays unchanged until send
+	pieces  []piece
+	copies  []byte      // held bytes that are not the body's
+	bufs    net.Buffers // reused by send
+	err     error       // the failure of a gathered write
+}
+
+// piece is one held write: the end of the body from bodyFrom, or copies
+// from start to end.
+type piece struct {
+	fromBody   bool
+	start, end int
+}
+
+// hold starts holding writes. body is the answer's body: a write of its
+// end is kept by reference, other writes (net/http's buffer) are copied.
+func (c *gatherConn) hold(body []byte) {
+	c.holding, c.body = true, body
+	c.pieces, c.copies = c.pieces[:0], c.copies[:0]
+}
+
+// Write sends p, or holds it between hold and send.
+func (c *gatherConn) Write(p []byte) (int, error) {
+	if !c.holding {
+		return c.Conn.Write(p)
+	}
+	if c.err != nil {
+		return 0, c.err
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if n := len(p); n <= len(c.body) && &p[n-1] == &c.body[len(c.body)-1] {
+		// p is the body's tail: it ends where the body ends, so it is
+		// body[len(body)-n:], which lives until send.
+		c.pieces = append(c.pieces, piece{fromBody: true, start: len(c.body) - n})
+		return n, nil
+	}
+	start := len(c.copies)
+	c.copies = append(c.copies, p...)
+	c.pieces = append(c.pieces, piece{start: start, end: len(c.copies)})
+	return len(p), nil
+}
+
+// send writes what was held, in one writev, and stops holding. A failed
+// write closes the connection: the answer is cut, and the client must
+// not read the next one after it.
+func (c *gatherConn) send() {
+	c.holding = false
+	c.bufs = c.bufs[:0]
+	for _, p := range c.pieces {
+		if p.fromBody {
+			c.bufs = append(c.bufs, c.body[p.start:])
+		} else {
+			c.bufs = append(c.bufs, c.copies[p.start:p.end])
+		}
+	}
+	c.body = nil
+	if len(c.bufs) == 0 {
+		return
+	}
+	bufs := c.bufs // WriteTo consumes its receiver
+	if _, err := bufs.WriteTo(c.Conn); err != nil {
+		c.err = err
+		c.Conn.Close()
+	}
+	clear(c.bufs[:cap(c.bufs)]) // drop the references to the body
+	if cap(c.copies) > maxHeldCopies {
+		c.copies = nil
+	}
+}
+
+// CloseWrite shuts down the writing side of the connection, if it has
+// one: net/http half-closes after an error answer (a 431 to a header too
+// large) so that the client reads the answer before the connection is
+// reset, and it looks for this method to do so.
+func (c *gatherConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+// maxHeldCopies bounds the copy buffer a connection keeps between answers;
+// it holds net/http's 4 KB buffer, rarely more.
+const maxHeldCopies = 64 << 10
