@@ -142,7 +142,7 @@ func BenchmarkResolveSynthetic(b *testing.B) {
 
 // BenchmarkWeightedOrder measures the weighted shuffle of a group.
 func BenchmarkWeightedOrder(b *testing.B) {
-	for _, n := range []int{10, 400} {
+	for _, n := range []int{10, 20, 40, 63, 100, 400} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(1, 1))
 			weights := make([]float64, n)

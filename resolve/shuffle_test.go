@@ -259,7 +259,7 @@ func TestRadixSort(t *testing.T) {
 		"one outlier":    func() uint64 { return uint64(rng.IntN(1000)) + uint64(rng.IntN(1000)/999)<<60 },
 	}
 	for name, gen := range gens {
-		for _, n := range []int{1, 2, 63, 64, 65, 400, 5000} {
+		for _, n := range []int{1, 2, 15, 16, 17, 63, 64, 65, 400, 5000} {
 			keys := make([]uint64, n)
 			for i := range keys {
 				keys[i] = gen()
