@@ -10,11 +10,13 @@
 # match); without DIR they are generated into a temporary directory.
 #
 # The server runs pinned to CPU 0 and the load generator to CPU 1. The
-# closed-loop rounds alternate between the server and the ceiling (a
-# do-nothing server answering bodies of the server's mean size: what the
-# HTTP stack and the loopback manage on this machine) and the table gives
-# medians, so that a neighbour's burst on a shared machine skews one round,
-# not the ratio. Two ratios are given: of throughputs, and of CPU time per
+# closed-loop rounds alternate between the server and two ceilings
+# (do-nothing servers answering bodies of the server's mean size: what the
+# HTTP stack and the loopback manage on this machine), one writing as a
+# plain net/http handler does, the other with the server's gathered writes
+# (headers and body in one system call, httpapi.GatherListener). The table
+# gives medians, so that a neighbour's burst on a shared machine skews one
+# round, not the ratio. Two ratios are given: of throughputs, and of CPU time per
 # request (user + system, from /proc). When the ceiling does not keep its
 # CPU busy (see the per-round lines), the load generator limited it and the
 # throughput ratio flatters the server; the CPU ratio does not depend on
@@ -133,20 +135,24 @@ for round in $(seq "$ROUNDS"); do
 		body=$(value mean_body "$work/server.1")
 		taskset -c 0 "$work/mirrorlist-loadgen" ceiling -listen 127.0.0.1:0 -body-size "$body" >"$work/ceiling.out" &
 		ceiling_pid=$!
-		pids+=("$ceiling_pid")
+		taskset -c 0 "$work/mirrorlist-loadgen" ceiling -gather -listen 127.0.0.1:0 -body-size "$body" >"$work/gathered.out" &
+		gathered_pid=$!
+		pids+=("$ceiling_pid" "$gathered_pid")
 		until ceiling=$(sed -n 's/^listening on //p' "$work/ceiling.out") && [ -n "$ceiling" ]; do sleep 0.02; done
+		until gathered=$(sed -n 's/^listening on //p' "$work/gathered.out") && [ -n "$gathered" ]; do sleep 0.02; done
 	fi
 	closed ceiling "$ceiling_pid" "$ceiling" "$round"
+	closed gathered "$gathered_pid" "$gathered" "$round"
 done
 
 # Open loop at a fixed rate: the latency clients see at a realistic load.
 loadgen -target "http://127.0.0.1:$port" -warmup 1s -duration "$DURATION" -rate "$RATE" >"$work/open"
 rss_after=$(awk '/^VmRSS/ {print $2}' "/proc/$server/status")
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$server/status")
-errors=$(cat "$work"/server.* "$work"/ceiling.[0-9]* "$work/open" | sed -n 's/^summary.* errors=\([0-9]*\).*/\1/p' | awk '{n += $1} END {print n}')
+errors=$(cat "$work"/server.* "$work"/ceiling.[0-9]* "$work"/gathered.[0-9]* "$work/open" | sed -n 's/^summary.* errors=\([0-9]*\).*/\1/p' | awk '{n += $1} END {print n}')
 
 # shellcheck disable=SC2086 # the arrays are space-separated lists
-srv=$(median ${rps[server]}) ceil=$(median ${rps[ceiling]})
+srv=$(median ${rps[server]}) ceil=$(median ${rps[ceiling]}) gath=$(median ${rps[gathered]})
 row() { printf '| %-44s | %20s |\n' "$1" "$2"; }
 echo
 echo "mirrorlist-server at Fedora scale: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), server on CPU 0, load on CPU 1;"
@@ -164,12 +170,20 @@ row "  its p99" "$(printf '%.2f' "$(median ${p99[server]})") ms"
 row "  server CPU per request, user + system" "$(median ${usr[server]}) + $(median ${sys[server]}) us"
 row "p99 at $RATE req/s, open loop" "$(value p99_ms "$work/open") ms"
 row "p99.9 at $RATE req/s, open loop" "$(value p999_ms "$work/open") ms"
-row "ceiling ($body B answers)" "$(printf '%.0f' "$ceil") req/s"
-row "  ceiling CPU per request, user + system" "$(median ${usr[ceiling]}) + $(median ${sys[ceiling]}) us"
+row "ceiling, plain net/http ($body B answers)" "$(printf '%.0f' "$ceil") req/s"
+row "  its CPU per request, user + system" "$(median ${usr[ceiling]}) + $(median ${sys[ceiling]}) us"
+row "ceiling, gathered writes (the server's stack)" "$(printf '%.0f' "$gath") req/s"
+row "  its CPU per request, user + system" "$(median ${usr[gathered]}) + $(median ${sys[gathered]}) us"
 }
-row "server / ceiling, throughput" "$(awk -v s="$srv" -v c="$ceil" 'BEGIN {printf "%.0f%%", 100 * s / c}')"
-# shellcheck disable=SC2086
-row "server / ceiling, CPU per request" "$(awk -v su="$(median ${usr[server]})" -v ss="$(median ${sys[server]})" -v cu="$(median ${usr[ceiling]})" -v cs="$(median ${sys[ceiling]})" 'BEGIN {printf "%.0f%%", 100 * (cu + cs) / (su + ss)}')"
+# ratio NAME: the server's throughput and CPU per request against NAME's.
+ratio() {
+	# shellcheck disable=SC2086
+	awk -v s="$srv" -v c="$(median ${rps[$1]})" -v su="$(median ${usr[server]})" -v ss="$(median ${sys[server]})" \
+		-v cu="$(median ${usr[$1]})" -v cs="$(median ${sys[$1]})" \
+		'BEGIN {printf "%.0f%% / %.0f%%", 100 * s / c, 100 * (cu + cs) / (su + ss)}'
+}
+row "server / plain ceiling, throughput / CPU" "$(ratio ceiling)"
+row "server / gathered ceiling, throughput / CPU" "$(ratio gathered)"
 row "failed requests (all runs)" "$errors"
 if [ "$(value missed "$work/open")" != 0 ]; then
 	echo "open loop: $(value missed "$work/open") requests due were never sent (the server fell behind)"

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net"
+	"net/http"
 )
 
 // Gathered writes: an answer in one system call.
@@ -44,6 +45,28 @@ func ConnContext(ctx context.Context, c net.Conn) context.Context {
 	}
 	return ctx
 }
+
+// WriteBody writes an answer's body, after its headers, as a handler's
+// w.Write(body) would; on a GatherListener's connection served with
+// ConnContext, a body larger than 2 KB leaves with the headers in one
+// write. body must not change until WriteBody returns. Like a handler's
+// own write, it reports no error: a failed write means the client has
+// gone, and net/http closes the connection.
+func WriteBody(w http.ResponseWriter, r *http.Request, body []byte) {
+	gc := gatherConnOf(r.Context())
+	if gc == nil || len(body) <= gatherMin {
+		_, _ = w.Write(body)
+		return
+	}
+	gc.hold(body)
+	_, _ = w.Write(body)
+	gc.send()
+}
+
+// gatherMin is the body size above which an answer is gathered: net/http
+// keeps a smaller body in its 2 KB buffer and writes it with the headers
+// anyway.
+const gatherMin = 2048
 
 func gatherConnOf(ctx context.Context) *gatherConn {
 	gc, _ := ctx.Value(gatherKey{}).(*gatherConn)

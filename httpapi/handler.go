@@ -302,20 +302,9 @@ func (h *Handler) send(w http.ResponseWriter, r *http.Request, status int, conte
 	}
 	// A failed write means the client went away; there is no one left
 	// to tell.
-	if gc := gatherConnOf(r.Context()); gc != nil && len(body) > gatherMin {
-		gc.hold(body)
-		_, _ = w.Write(body)
-		gc.send()
-		return status
-	}
-	_, _ = w.Write(body)
+	WriteBody(w, r, body)
 	return status
 }
-
-// gatherMin is the body size above which an answer is gathered into one
-// write (see GatherListener): net/http buffers a smaller body with the
-// headers and writes both at once anyway.
-const gatherMin = 2048
 
 func statusOr(status, fallback int) int {
 	if status == 0 {

@@ -11,6 +11,8 @@ import (
 	"net/netip"
 	"strconv"
 	"time"
+
+	"github.com/mirrorlist-go/mirrorlist-server/httpapi"
 )
 
 // maxBodySize bounds the ceiling's answer.
@@ -24,6 +26,7 @@ func runCeiling(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:0", "loopback `ADDRESS:PORT` to listen on (port 0: any free port)")
 	size := fs.Int("body-size", 8192, "size in bytes of every answer's body: the mean answer size of the server measured")
+	gather := fs.Bool("gather", false, "send each answer's headers and body in one write, as the mirrorlist server does (httpapi.GatherListener); default: plain net/http")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -42,11 +45,11 @@ func runCeiling(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
-	return serveCeiling(ctx, ln, newCeiling(*size))
+	return serveCeiling(ctx, ln, newCeiling(*size), *gather)
 }
 
 // serveCeiling serves h on ln until ctx ends.
-func serveCeiling(ctx context.Context, ln net.Listener, h http.Handler) error {
+func serveCeiling(ctx context.Context, ln net.Listener, h http.Handler, gather bool) error {
 	// The timeouts are the mirrorlist server's, so that both pay for the
 	// same connection bookkeeping.
 	srv := &http.Server{
@@ -56,6 +59,10 @@ func serveCeiling(ctx context.Context, ln net.Listener, h http.Handler) error {
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
+	}
+	if gather {
+		ln = httpapi.GatherListener{Listener: ln}
+		srv.ConnContext = httpapi.ConnContext
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -99,6 +106,6 @@ func (c *ceiling) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Length", c.length)
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		_, _ = w.Write(c.body)
+		httpapi.WriteBody(w, r, c.body)
 	}
 }

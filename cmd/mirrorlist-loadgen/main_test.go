@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -242,8 +243,19 @@ func TestRunFlagErrors(t *testing.T) {
 }
 
 func TestCeiling(t *testing.T) {
-	c := newCeiling(1000)
-	if len(c.body) != 1000 || !bytes.HasPrefix(c.body, []byte("    <url ")) {
+	for _, size := range []int{1000, 60_000} {
+		for _, gather := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%d bytes, gather %v", size, gather), func(t *testing.T) { testCeiling(t, size, gather) })
+		}
+	}
+	if err := run(context.Background(), []string{"ceiling", "-listen", "192.0.2.1:0"}, new(bytes.Buffer), new(bytes.Buffer)); err == nil {
+		t.Error("ceiling on a non-loopback address: no error")
+	}
+}
+
+func testCeiling(t *testing.T, size int, gather bool) {
+	c := newCeiling(size)
+	if len(c.body) != size || !bytes.HasPrefix(c.body, []byte("    <url ")) {
 		t.Fatalf("body of %d bytes: %.40q", len(c.body), c.body)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -252,20 +264,18 @@ func TestCeiling(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serveCeiling(ctx, ln, c) }()
+	go func() { done <- serveCeiling(ctx, ln, c, gather) }()
 	targets := writeTargetsFile(t, "/metalink?repo=a&arch=b")
 	values, out := summary(t, "run", "-target", "http://"+ln.Addr().String(), "-targets", targets, "-c", "2", "-warmup", "0s", "-duration", "1m", "-requests", "20")
-	if number(t, values, "mean_body") != 1000 || !strings.Contains(out, "200: ") {
-		t.Errorf("want 1000-byte 200 answers:\n%s", out)
+	if number(t, values, "mean_body") != float64(size) || !strings.Contains(out, "200: ") {
+		t.Errorf("want %d-byte 200 answers:\n%s", size, out)
 	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("serveCeiling: %v", err)
 	}
-	if err := run(context.Background(), []string{"ceiling", "-listen", "192.0.2.1:0"}, new(bytes.Buffer), new(bytes.Buffer)); err == nil {
-		t.Error("ceiling on a non-loopback address: no error")
-	}
 }
+
 
 func TestMixCommand(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "mix")
