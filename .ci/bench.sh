@@ -172,7 +172,7 @@ row "p99 at $RATE req/s, open loop" "$(value p99_ms "$work/open") ms"
 row "p99.9 at $RATE req/s, open loop" "$(value p999_ms "$work/open") ms"
 row "ceiling, plain net/http ($body B answers)" "$(printf '%.0f' "$ceil") req/s"
 row "  its CPU per request, user + system" "$(median ${usr[ceiling]}) + $(median ${sys[ceiling]}) us"
-row "ceiling, gathered writes (the server's stack)" "$(printf '%.0f' "$gath") req/s"
+row "ceiling, one write per answer, as the server" "$(printf '%.0f' "$gath") req/s"
 row "  its CPU per request, user + system" "$(median ${usr[gathered]}) + $(median ${sys[gathered]}) us"
 }
 # ratio NAME: the server's throughput and CPU per request against NAME's.
@@ -183,7 +183,7 @@ ratio() {
 		'BEGIN {printf "%.0f%% / %.0f%%", 100 * s / c, 100 * (cu + cs) / (su + ss)}'
 }
 row "server / plain ceiling, throughput / CPU" "$(ratio ceiling)"
-row "server / gathered ceiling, throughput / CPU" "$(ratio gathered)"
+row "server / one-write ceiling, throughput / CPU" "$(ratio gathered)"
 row "failed requests (all runs)" "$errors"
 if [ "$(value missed "$work/open")" != 0 ]; then
 	echo "open loop: $(value missed "$work/open") requests due were never sent (the server fell behind)"
