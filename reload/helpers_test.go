@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"slices"
 	"testing"
 	"time"
 
@@ -170,10 +171,17 @@ func (e *env) nextResult(n int) Result {
 }
 
 // waitServed waits until the served snapshot comes from the protobuf
-// that want describes.
+// that want describes, and its build has been reported: the reloader
+// publishes a snapshot before it releases the old one's memory, logs and
+// calls OnResult.
 func (e *env) waitServed(want snapshot.Stats) *snapshot.Snapshot {
 	e.t.Helper()
 	waitFor(e.t, "the new snapshot to be served", func() bool { return sameData(e.holder.Current().Stats(), want) })
+	waitFor(e.t, "the new snapshot's build to be reported", func() bool {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return slices.ContainsFunc(e.results, func(r Result) bool { return r.Outcome == Reloaded && sameData(r.Stats, want) })
+	})
 	return e.holder.Current()
 }
 
