@@ -262,6 +262,16 @@ func (b *builder) netblockCountry(v []byte) error {
 		b.warn.add("NetblockCountryCache: %v", err)
 		return nil
 	}
+	// The spec gives the country of the first prefix, in snapshot order,
+	// that contains the client, where the table answers with the longest.
+	// The two agree once every prefix that an earlier one contains (a
+	// duplicate included) is left out: such a prefix can never be the
+	// first to contain an address, and among the prefixes kept, the first
+	// to contain an address is also the longest to.
+	if _, shadowed := b.m.netblockCountry.LookupPrefix(pfx); shadowed {
+		b.warn.add("NetblockCountryCache: %s is inside an earlier prefix, which decides its addresses (entry unused)", pfx)
+		return nil
+	}
 	b.m.netblockCountry.Insert(pfx, strings.ToUpper(e.GetValue()))
 	b.m.stats.CountryPrefixes++
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -200,5 +201,51 @@ func TestParseRoutes(t *testing.T) {
 	}
 	if _, ok := r.Lookup(netip.MustParseAddr("192.0.2.1")); ok {
 		t.Error("Lookup outside every route found one: the /0 was not skipped")
+	}
+}
+
+// TestNetblockCountryFirstMatch checks protocol.md's rule for
+// NetblockCountryCache: the first prefix in snapshot order that contains
+// the address gives its country, not the longest. A prefix inside an
+// earlier one (a duplicate included) never decides and is warned about.
+func TestNetblockCountryFirstMatch(t *testing.T) {
+	l := minimalList()
+	for _, e := range [][2]string{
+		{"10.0.0.0/8", "aa"},      // first: decides all of 10/8
+		{"10.1.0.0/16", "bb"},     // inside 10/8: never used
+		{"172.16.1.0/24", "cc"},   // first for 172.16.1/24
+		{"172.16.0.0/12", "dd"},   // decides the rest of 172.16/12
+		{"172.16.1.0/24", "ee"},   // duplicate: the first one wins
+		{"2001:db8::/32", "ff"},   // IPv6 the same way
+		{"2001:db8:1::/48", "gg"}, // inside: never used
+	} {
+		l.NetblockCountryCache = append(l.NetblockCountryCache, &mm.StringStringMap{Key: proto.String(e[0]), Value: proto.String(e[1])})
+	}
+	m, err := snapshot.BuildMirrors(context.Background(), marshal(t, l))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := snapshot.Assemble(m, must(snapshot.ParseGeoIP(mmdb(t, "GeoLite2-Country"))),
+		must(snapshot.ParseRoutes(context.Background(), []byte("81.0.0.0/8 3320\n"))), must(snapshot.ParseContinents([]byte("DE,EU\n"))))
+	for addr, want := range map[string]string{
+		"10.1.2.3":          "AA",
+		"10.200.0.1":        "AA",
+		"172.16.1.9":        "CC",
+		"172.16.2.9":        "DD",
+		"::ffff:172.16.1.9": "CC",
+		"2001:db8:1::1":     "FF",
+	} {
+		if got := s.ClientCountry(netip.MustParseAddr(addr)); got != want {
+			t.Errorf("ClientCountry(%s) = %q, want %q", addr, got, want)
+		}
+	}
+	st := s.Stats()
+	if st.CountryPrefixes != 4 {
+		t.Errorf("CountryPrefixes = %d, want the 4 that can decide", st.CountryPrefixes)
+	}
+	for _, pfx := range []string{"10.1.0.0/16", "172.16.1.0/24", "2001:db8:1::/48"} {
+		if !slices.ContainsFunc(st.Warnings, func(w string) bool { return strings.Contains(w, pfx+" is inside an earlier prefix") }) {
+			t.Errorf("no warning about %s: %q", pfx, st.Warnings)
+		}
 	}
 }

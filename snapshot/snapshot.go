@@ -171,8 +171,9 @@ func (s *Snapshot) ContinentCountries(continent string) []string {
 	return s.byContinent[continent]
 }
 
-// ClientCountry returns the country of a client address: the longest
-// NetblockCountryCache prefix containing it, else the GeoIP database's
+// ClientCountry returns the country of a client address: that of the first
+// NetblockCountryCache prefix (in snapshot order) containing it, else the
+// GeoIP database's
 // country.iso_code, else "". The address is unmapped and its zone dropped
 // first, so that ::ffff:192.0.2.1 is looked up as 192.0.2.1.
 func (s *Snapshot) ClientCountry(addr netip.Addr) string {
