@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"sync"
 )
 
 // Gathered writes: an answer in one system call.
@@ -21,17 +22,29 @@ import (
 // GatherListener wraps a listener so that the Handler can send each answer
 // in one write. Serve it with ConnContext as the http.Server's ConnContext;
 // without it (or behind any other listener) the handler writes as usual.
+// Create it with NewGatherListener.
 type GatherListener struct {
 	net.Listener
+	// copies holds the buffers of the held writes that are not the body
+	// (net/http's 4 KB buffer): shared by the connections, so that idle
+	// keep-alive connections hold none.
+	copies sync.Pool // *[]byte
+}
+
+// NewGatherListener returns a GatherListener accepting from ln.
+func NewGatherListener(ln net.Listener) *GatherListener {
+	l := &GatherListener{Listener: ln}
+	l.copies.New = func() any { b := make([]byte, 0, 8<<10); return &b }
+	return l
 }
 
 // Accept waits for the next connection and wraps it.
-func (l GatherListener) Accept() (net.Conn, error) {
+func (l *GatherListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
 	}
-	return &gatherConn{Conn: c}, nil
+	return &gatherConn{Conn: c, pool: &l.copies}, nil
 }
 
 // gatherKey is the context key of a request's *gatherConn.
@@ -79,10 +92,11 @@ func gatherConnOf(ctx context.Context) *gatherConn {
 // and send never run concurrently.
 type gatherConn struct {
 	net.Conn
+	pool    *sync.Pool // of copies buffers
 	holding bool
 	body    []byte // the answer body, which stays unchanged until send
 	pieces  []piece
-	copies  []byte      // held bytes that are not the body's
+	copies  *[]byte     // held bytes that are not the body's, from pool
 	bufs    net.Buffers // reused by send
 	err     error       // the failure of a gathered write
 }
@@ -98,7 +112,7 @@ type piece struct {
 // end is kept by reference, other writes (net/http's buffer) are copied.
 func (c *gatherConn) hold(body []byte) {
 	c.holding, c.body = true, body
-	c.pieces, c.copies = c.pieces[:0], c.copies[:0]
+	c.pieces = c.pieces[:0]
 }
 
 // Write sends p, or holds it between hold and send.
@@ -118,9 +132,12 @@ func (c *gatherConn) Write(p []byte) (int, error) {
 		c.pieces = append(c.pieces, piece{fromBody: true, start: len(c.body) - n})
 		return n, nil
 	}
-	start := len(c.copies)
-	c.copies = append(c.copies, p...)
-	c.pieces = append(c.pieces, piece{start: start, end: len(c.copies)})
+	if c.copies == nil {
+		c.copies = c.pool.Get().(*[]byte)
+	}
+	start := len(*c.copies)
+	*c.copies = append(*c.copies, p...)
+	c.pieces = append(c.pieces, piece{start: start, end: len(*c.copies)})
 	return len(p), nil
 }
 
@@ -134,22 +151,32 @@ func (c *gatherConn) send() {
 		if p.fromBody {
 			c.bufs = append(c.bufs, c.body[p.start:])
 		} else {
-			c.bufs = append(c.bufs, c.copies[p.start:p.end])
+			c.bufs = append(c.bufs, (*c.copies)[p.start:p.end])
 		}
 	}
 	c.body = nil
-	if len(c.bufs) == 0 {
+	if len(c.bufs) > 0 {
+		bufs := c.bufs // WriteTo consumes its receiver
+		if _, err := bufs.WriteTo(c.Conn); err != nil {
+			c.err = err
+			c.Conn.Close()
+		}
+		clear(c.bufs[:cap(c.bufs)]) // drop the references to the body and the copies
+	}
+	c.putCopies()
+}
+
+// putCopies returns the copies buffer to the pool, unless it grew
+// unusually large.
+func (c *gatherConn) putCopies() {
+	if c.copies == nil {
 		return
 	}
-	bufs := c.bufs // WriteTo consumes its receiver
-	if _, err := bufs.WriteTo(c.Conn); err != nil {
-		c.err = err
-		c.Conn.Close()
+	if cap(*c.copies) <= maxHeldCopies {
+		*c.copies = (*c.copies)[:0]
+		c.pool.Put(c.copies)
 	}
-	clear(c.bufs[:cap(c.bufs)]) // drop the references to the body
-	if cap(c.copies) > maxHeldCopies {
-		c.copies = nil
-	}
+	c.copies = nil
 }
 
 // CloseWrite shuts down the writing side of the connection, if it has
@@ -163,6 +190,6 @@ func (c *gatherConn) CloseWrite() error {
 	return nil
 }
 
-// maxHeldCopies bounds the copy buffer a connection keeps between answers;
-// it holds net/http's 4 KB buffer, rarely more.
+// maxHeldCopies bounds the copy buffers kept in the pool; they hold
+// net/http's 4 KB buffer, rarely more.
 const maxHeldCopies = 64 << 10

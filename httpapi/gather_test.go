@@ -32,7 +32,7 @@ func TestGatherAnswers(t *testing.T) {
 		h.send(w, r, http.StatusOK, contentTypeMeta, body)
 		clear(body) // reused at once: what was sent must not change
 	}))
-	srv.Listener = GatherListener{Listener: srv.Listener}
+	srv.Listener = NewGatherListener(srv.Listener)
 	srv.Config.ConnContext = ConnContext
 	srv.Start()
 	defer srv.Close()
@@ -80,12 +80,17 @@ func (c *fakeConn) Write(p []byte) (int, error) {
 
 func (c *fakeConn) Close() error { c.closed = true; return nil }
 
+// newGatherConn wraps c as a GatherListener's Accept does.
+func newGatherConn(c net.Conn) *gatherConn {
+	return &gatherConn{Conn: c, pool: &NewGatherListener(nil).copies}
+}
+
 // TestGatherConnHolds checks that a held answer reaches the connection
 // only at send, in order, with the writes that are not the body's end
 // copied (the writer reuses its buffer) and the body's end as it was.
 func TestGatherConnHolds(t *testing.T) {
 	fc := new(fakeConn)
-	gc := &gatherConn{Conn: fc}
+	gc := newGatherConn(fc)
 	body := []byte("0123456789abcdefghij")
 	buffer := append([]byte("HTTP/1.1 200 OK\r\n\r\n"), body[:7]...) // net/http's buffer, then flushed
 
@@ -103,6 +108,9 @@ func TestGatherConnHolds(t *testing.T) {
 	if gc.body != nil || gc.bufs[:cap(gc.bufs)][1] != nil {
 		t.Error("the connection still refers to the body after send")
 	}
+	if gc.copies != nil {
+		t.Error("the connection keeps its copies buffer after send: idle connections would hold one each")
+	}
 
 	fc.out.Reset()
 	gc.Write([]byte("next"))
@@ -116,7 +124,7 @@ func TestGatherConnHolds(t *testing.T) {
 func TestGatherConnFailure(t *testing.T) {
 	broken := errors.New("connection reset")
 	fc := &fakeConn{fail: broken}
-	gc := &gatherConn{Conn: fc}
+	gc := newGatherConn(fc)
 	body := bytes.Repeat([]byte("x"), 100)
 	gc.hold(body)
 	gc.Write(body)

@@ -61,7 +61,7 @@ func serveCeiling(ctx context.Context, ln net.Listener, h http.Handler, gather b
 		MaxHeaderBytes:    64 << 10,
 	}
 	if gather {
-		ln = httpapi.GatherListener{Listener: ln}
+		ln = httpapi.NewGatherListener(ln)
 		srv.ConnContext = httpapi.ConnContext
 	}
 	errc := make(chan error, 1)

@@ -116,7 +116,7 @@ func (a *app) listen(wrap func(http.Handler) http.Handler) ([]*listener, error) 
 	srv := newServer(h, a.o.limits, a.logger.Named("http"))
 	srv.ConnState = a.metrics.ConnState
 	srv.ConnContext = httpapi.ConnContext
-	list := []*listener{{name: "main", ln: httpapi.GatherListener{Listener: ln}, srv: srv}}
+	list := []*listener{{name: "main", ln: httpapi.NewGatherListener(ln), srv: srv}}
 	if a.o.adminListen == "" {
 		return list, nil
 	}
