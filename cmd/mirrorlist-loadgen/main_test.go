@@ -276,7 +276,6 @@ func testCeiling(t *testing.T, size int, gather bool) {
 	}
 }
 
-
 func TestMixCommand(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "mix")
 	if err := run(context.Background(), []string{"mix", "-scale", "tiny", "-seed", "3", "-n", "25", "-out", out}, new(bytes.Buffer), new(bytes.Buffer)); err != nil {
