@@ -11,11 +11,11 @@ import (
 //
 // net/http buffers a response in 4 KB: the status line and headers go to
 // that buffer, and a body larger than what is left of it then makes two
-// writes to the socket, the full buffer and the rest of the body. On
-// loopback or a fast network a write costs about as much whether it
-// carries 4 KB or 50 KB, and a metalink is about 50 KB: the profile of the
-// loaded server showed the two writes as most of its time, the first one
-// nearly half of that. A GatherListener's connections can hold the writes
+// writes to the socket, the full buffer and the rest of the body. A
+// metalink is about 50 KB, and the profile of the server under load on
+// loopback showed the two writes as nearly half of its time, the 4 KB
+// one costing almost as much as the rest of the body (most of a write's
+// cost is per call, not per byte). A GatherListener's connections can hold the writes
 // of one answer and send them with a single writev, without copying the
 // body a second time.
 
