@@ -20,8 +20,10 @@ const (
 	MetricsPath = "/metrics"  // Prometheus metrics (admin listener)
 	ReloadPath  = "/-/reload" // POST: reload the inputs now (admin listener)
 
-	ProfilingPath = "/debug/pprof/" // net/http/pprof (admin listener, if enabled)
-	timeLayout    = time.RFC3339    // times in health bodies
+	// ProfilingPath serves net/http/pprof (admin listener, if enabled).
+	ProfilingPath = "/debug/pprof/"
+
+	timeLayout = time.RFC3339 // times in health bodies
 )
 
 // ReadinessConfig configures a Readiness.
@@ -151,8 +153,9 @@ type AdminConfig struct {
 }
 
 // NewAdmin returns the handler of the admin listener: /healthz, /readyz,
-// /metrics, POST /-/reload and, if asked for, /debug/pprof/. It is for operators and Prometheus only;
-// bind it to a loopback or internal address.
+// /metrics, POST /-/reload and, if asked for, /debug/pprof/. It is for
+// operators and Prometheus only; bind it to a loopback or internal
+// address.
 func NewAdmin(cfg AdminConfig) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(HealthPath, Healthz)
