@@ -49,17 +49,22 @@ func TestClientAddr(t *testing.T) {
 			for _, v := range tt.xff {
 				h.Add("X-Forwarded-For", v)
 			}
-			got := clientAddr(tt.ip, h, tt.remote, nil)
-			if tt.want == "" {
-				if got.IsValid() {
-					t.Errorf("got %v, want an invalid address", got)
-				}
-				return
-			}
-			if want := netip.MustParseAddr(tt.want); got != want {
-				t.Errorf("got %v, want %v", got, want)
-			}
+			checkAddr(t, clientAddr(tt.ip, h, tt.remote, nil), tt.want)
 		})
+	}
+}
+
+// checkAddr fails unless got is want, or invalid when want is "".
+func checkAddr(t *testing.T, got netip.Addr, want string) {
+	t.Helper()
+	if want == "" {
+		if got.IsValid() {
+			t.Errorf("got %v, want an invalid address", got)
+		}
+		return
+	}
+	if w := netip.MustParseAddr(want); got != w {
+		t.Errorf("got %v, want %v", got, w)
 	}
 }
 
@@ -85,16 +90,7 @@ func TestClientAddrTrustedProxies(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := http.Header{"X-Forwarded-For": {"198.18.0.1, 203.0.113.5"}}
-			got := clientAddr(tt.ip, h, tt.remote, tt.proxies)
-			if tt.want == "" {
-				if got.IsValid() {
-					t.Errorf("got %v, want an invalid address", got)
-				}
-				return
-			}
-			if want := netip.MustParseAddr(tt.want); got != want {
-				t.Errorf("got %v, want %v", got, want)
-			}
+			checkAddr(t, clientAddr(tt.ip, h, tt.remote, tt.proxies), tt.want)
 		})
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -314,21 +313,15 @@ func TestRunServes(t *testing.T) {
 	}
 }
 
+// get fetches url and returns its body, failing the test unless the
+// status is 200.
 func get(t *testing.T, url string) string {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
+	code, body := fetch(t, http.MethodGet, url, nil)
+	if code != http.StatusOK {
+		t.Fatalf("GET %s: %d\n%s", url, code, body)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %d\n%s", url, resp.StatusCode, b)
-	}
-	return string(b)
+	return body
 }
 
 func TestRunDemo(t *testing.T) {
