@@ -111,9 +111,6 @@ func New(cfg Config) *Handler {
 	if h.logger == nil {
 		h.logger = zap.NewNop()
 	}
-	if h.now == nil {
-		h.now = time.Now
-	}
 	// math/rand/v2's top-level functions draw from a per-thread ChaCha8
 	// state without a global lock, so seeding a new source is cheap and
 	// safe from any goroutine.
@@ -145,24 +142,32 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.ready.ServeHTTP(w, r)
 		return
 	}
-	if h.metrics == nil {
-		h.serve(w, r)
-		return
-	}
 	start := time.Now()
-	kind, status := h.serve(w, r)
-	h.metrics.observeRequest(kind, status, time.Since(start))
+	kind, status := h.serve(w, r, h.answerTime(start))
+	if h.metrics != nil {
+		h.metrics.observeRequest(kind, status, time.Since(start))
+	}
 }
 
-// serve answers a request and returns its kind and status for the
-// metrics.
+// answerTime returns the time an answer states (metalink pubdate,
+// access-log date): the request's start, so that the clock is read once
+// per request, unless Config.Now gives another clock.
+func (h *Handler) answerTime(start time.Time) time.Time {
+	if h.now != nil {
+		return h.now()
+	}
+	return start
+}
+
+// serve answers a request at time now and returns its kind and status for
+// the metrics.
 //
 // A path that is neither kind gets 404 whatever the method; a known path
 // with a method other than GET or HEAD gets 405 (a Deviation: the old
 // server answered every method as GET), and a query longer than the cap a
 // plain 414. HEAD answers carry the headers of the GET answer,
 // Content-Length included, and no body.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (requestKind, int) {
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, now time.Time) (requestKind, int) {
 	kind, ok := kindOf(r.URL.Path)
 	if !ok {
 		return kindOther, h.writePlain(w, r, http.StatusNotFound, notFoundBody)
@@ -177,22 +182,21 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (requestKind, in
 	}
 	snap := h.holder.Current()
 	if snap == nil {
-		return rk, h.writeError(w, r, kind, http.StatusServiceUnavailable, unavailableBody)
+		return rk, h.writeError(w, r, kind, http.StatusServiceUnavailable, unavailableBody, now)
 	}
 	req := resolve.Request{Kind: kind}
 	ip, err := parseQuery(r.URL.RawQuery, &req)
 	if err != nil {
-		return rk, h.writeError(w, r, kind, http.StatusBadRequest, err.Error())
+		return rk, h.writeError(w, r, kind, http.StatusBadRequest, err.Error(), now)
 	}
 	rk = requestKindOf(kind, req.Redirect)
 	req.Client = clientAddr(ip, r.Header, r.RemoteAddr, h.proxies)
-	return rk, h.answer(w, r, snap, &req)
+	return rk, h.answer(w, r, snap, &req, now)
 }
 
 // answer resolves a parsed request, logs it, writes the answer and
 // returns its status.
-func (h *Handler) answer(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, req *resolve.Request) int {
-	now := h.now()
+func (h *Handler) answer(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, req *resolve.Request, now time.Time) int {
 	a := h.answers.Get().(*resolve.Answer)
 	defer h.putAnswer(a)
 	h.resolve(snap, req, a)
@@ -247,7 +251,7 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, snap *snapshot.S
 		if a.Plain {
 			return h.writePlain(w, r, status, a.Message)
 		}
-		return h.writeErrorAt(w, r, kind, status, a.Message, now)
+		return h.writeError(w, r, kind, status, a.Message, now)
 	}
 }
 
@@ -264,12 +268,9 @@ func (h *Handler) writeRedirect(w http.ResponseWriter, r *http.Request, location
 }
 
 // writeError answers an error in the form of the request's kind: a
-// failure document for a metalink request, the plain message otherwise.
-func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, kind resolve.Kind, status int, msg string) int {
-	return h.writeErrorAt(w, r, kind, status, msg, h.now())
-}
-
-func (h *Handler) writeErrorAt(w http.ResponseWriter, r *http.Request, kind resolve.Kind, status int, msg string, now time.Time) int {
+// failure document dated now for a metalink request, the plain message
+// otherwise.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, kind resolve.Kind, status int, msg string, now time.Time) int {
 	if kind != resolve.Metalink {
 		return h.writePlain(w, r, status, msg)
 	}
