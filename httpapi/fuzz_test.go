@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -27,102 +26,6 @@ import (
 // longer search is, for example:
 //
 //	go test -run XXX -fuzz '^FuzzHandler$' -fuzztime 10m ./httpapi
-
-// FuzzParseQuery checks the query parser against a plain reference: split
-// on '&', the last occurrence of a key wins, values percent-decoded with
-// '+' kept. It must never panic, must blame a key the server reads when it
-// fails, and must never hand on a value with a control character.
-func FuzzParseQuery(f *testing.F) {
-	for _, q := range []string{
-		"repo=fedora-41&arch=x86_64&countme=1",
-		"path=pub/fedora/linux/releases/41/Everything/x86_64/os&ip=192.0.2.1",
-		"repo=a&repo=b&arch=%78%38%36_64&netblock=0&redirect&time",
-		"cc=de&country=&protocol=https,http",
-		"repo=%zz&arch=%",
-		"path=%2e%2e%2f%2e%2e&ip=fe80::1%25eth0",
-		"repo=a%00b&arch=x",
-		"&&=&==&repo",
-	} {
-		f.Add(q)
-	}
-	f.Fuzz(func(t *testing.T, q string) {
-		var req resolve.Request
-		ip, err := parseQuery(q, &req)
-		if err != nil {
-			var qe *QueryError
-			if !errors.As(err, &qe) || !slices.Contains(knownKeys, qe.Key) {
-				t.Fatalf("parseQuery(%q) = %v: not a *QueryError about a known key", q, err)
-			}
-			return
-		}
-		want := referenceQuery(q)
-		got := map[string]string{
-			"repo": req.Repo, "arch": req.Arch, "path": req.Path, "version": req.Version,
-			"protocol": req.Protocol, "ip": ip,
-		}
-		for key, v := range got {
-			if w := want[key]; v != w.value {
-				t.Errorf("parseQuery(%q): %s = %q, want %q", q, key, v, w.value)
-			}
-			if hasControl(v) {
-				t.Errorf("parseQuery(%q): %s = %q holds a control character", q, key, v)
-			}
-		}
-		checkQueryFlags(t, q, &req, want)
-	})
-}
-
-// knownKeys are the query keys the server reads.
-var knownKeys = []string{"repo", "arch", "path", "version", "country", "cc", "protocol", "netblock", "redirect", "time", "ip"}
-
-// refValue is a key's winning value in referenceQuery.
-type refValue struct {
-	value string
-	set   bool
-}
-
-// referenceQuery parses q the slow, obvious way.
-func referenceQuery(q string) map[string]refValue {
-	out := make(map[string]refValue)
-	for _, pair := range strings.Split(q, "&") {
-		key, raw, _ := strings.Cut(pair, "=")
-		v, err := url.PathUnescape(raw)
-		if err != nil {
-			v = "<invalid>"
-		}
-		out[key] = refValue{value: v, set: true}
-	}
-	return out
-}
-
-// checkQueryFlags compares the presence flags and the country choice.
-func checkQueryFlags(t *testing.T, q string, req *resolve.Request, want map[string]refValue) {
-	t.Helper()
-	country := want["country"]
-	if !country.set {
-		country = want["cc"]
-	}
-	if req.Country != country.value {
-		t.Errorf("parseQuery(%q): country = %q, want %q", q, req.Country, country.value)
-	}
-	flags := []struct {
-		name      string
-		got, want bool
-	}{
-		{"HasRepo", req.HasRepo, want["repo"].set},
-		{"HasArch", req.HasArch, want["arch"].set},
-		{"HasPath", req.HasPath, want["path"].set},
-		{"HasProto", req.HasProto, want["protocol"].set},
-		{"Redirect", req.Redirect, want["redirect"].set},
-		{"Time", req.Time, want["time"].set},
-		{"NoNetblock", req.NoNetblock, want["netblock"].value == "0"},
-	}
-	for _, fl := range flags {
-		if fl.got != fl.want {
-			t.Errorf("parseQuery(%q): %s = %v, want %v", q, fl.name, fl.got, fl.want)
-		}
-	}
-}
 
 // hasControl reports whether s holds an ASCII control character.
 func hasControl(s string) bool {

@@ -185,7 +185,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, now time.Time) (
 		return rk, h.writeError(w, r, kind, http.StatusServiceUnavailable, unavailableBody, now)
 	}
 	req := resolve.Request{Kind: kind}
-	ip, err := parseQuery(r.URL.RawQuery, &req)
+	ip, err := resolve.ParseQuery(r.URL.RawQuery, &req)
 	if err != nil {
 		return rk, h.writeError(w, r, kind, http.StatusBadRequest, err.Error(), now)
 	}

@@ -77,48 +77,17 @@ func assemble(t testing.TB, set *fixtures.Set, data []byte) *snapshot.Snapshot {
 	return snapshot.Assemble(m, g, r, c)
 }
 
-// request builds a Request from a raw query the way the HTTP layer does,
-// minus percent-decoding: "&"-separated pairs, a key without "=" has the
-// value "", the last one wins. ip= sets the client address ("" or an
-// unparsable one leaves it invalid).
+// request parses a raw query with ParseQuery, the server's parser, and
+// takes ip= as the client address ("" or an unparsable one leaves it
+// invalid). The queries are the tests' own literals, so a malformed one is
+// a bug in the test.
 func request(kind Kind, query string) *Request {
 	req := &Request{Kind: kind}
-	var country, cc string
-	var hasCountry bool
-	for pair := range strings.SplitSeq(query, "&") {
-		if pair == "" {
-			continue
-		}
-		key, value, _ := strings.Cut(pair, "=")
-		switch key {
-		case "repo":
-			req.Repo, req.HasRepo = value, true
-		case "arch":
-			req.Arch, req.HasArch = value, true
-		case "path":
-			req.Path, req.HasPath = value, true
-		case "version":
-			req.Version = value
-		case "country":
-			country, hasCountry = value, true
-		case "cc":
-			cc = value
-		case "protocol":
-			req.Protocol, req.HasProto = value, true
-		case "netblock":
-			req.NoNetblock = value != "1"
-		case "redirect":
-			req.Redirect = true
-		case "time":
-			req.Time = true
-		case "ip":
-			req.Client, _ = netip.ParseAddr(value)
-		}
+	ip, err := ParseQuery(query, req)
+	if err != nil {
+		panic(fmt.Sprintf("test query %q: %v", query, err))
 	}
-	req.Country = cc
-	if hasCountry {
-		req.Country = country
-	}
+	req.Client, _ = netip.ParseAddr(ip)
 	return req
 }
 

@@ -21,9 +21,10 @@ const (
 	Metalink               // path ends with /metalink: XML
 )
 
-// Request is a parsed query (protocol.md section 2). Values are already
-// percent-decoded; a Has field records that the key was present at all, since
-// "repo=" (empty) and no repo differ.
+// Request is a parsed query (docs/protocol.md, "Query parameters"), as
+// ParseQuery fills it. Values are already percent-decoded; a Has field
+// records that the key was present at all, since "repo=" (empty) and no repo
+// differ.
 type Request struct {
 	Kind Kind
 
@@ -37,7 +38,7 @@ type Request struct {
 	Protocol string // protocol= as given; "" means none
 	HasProto bool
 
-	NoNetblock bool // netblock=0
+	NoNetblock bool // netblock= present with a value other than 1
 	Redirect   bool // redirect present
 	Time       bool // time present
 

@@ -174,15 +174,14 @@ func (r *resolver) locateRepo() bool {
 
 // invalidRepoMessage is the body of the invalid repo answer: the header so
 // far, the error, and every repository and arch the snapshot knows, one a
-// line. keys are "repo+arch", sorted; each is split at its last '+' (an
-// arch never contains one), and a key without '+' is left out. The message
-// runs to tens of kilobytes at Fedora's scale, so it is sized first and
-// built in a single allocation.
+// line. keys are "repo+arch", sorted, as SplitRepoArch splits them; a key
+// without '+' is left out. The message runs to tens of kilobytes at
+// Fedora's scale, so it is sized first and built in a single allocation.
 func invalidRepoMessage(header []byte, keys []string) string {
 	const linePrefix, archPrefix = "# repo=", "&arch="
 	n := len(header) + len(msgInvalidRepo)
 	for _, k := range keys {
-		if strings.LastIndexByte(k, '+') >= 0 {
+		if _, _, ok := SplitRepoArch(k); ok {
 			n += len(linePrefix) + len(k) - 1 + len(archPrefix) + 1
 		}
 	}
@@ -191,17 +190,28 @@ func invalidRepoMessage(header []byte, keys []string) string {
 	b.Write(header)
 	b.WriteString(msgInvalidRepo)
 	for _, k := range keys {
-		i := strings.LastIndexByte(k, '+')
-		if i < 0 {
+		repo, arch, ok := SplitRepoArch(k)
+		if !ok {
 			continue
 		}
 		b.WriteString(linePrefix)
-		b.WriteString(k[:i])
+		b.WriteString(repo)
 		b.WriteString(archPrefix)
-		b.WriteString(k[i+1:])
+		b.WriteString(arch)
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// SplitRepoArch splits a RepoArchToDirectoryName key, "repo+arch", at its
+// last '+': repository names may contain '+', architectures do not. ok is
+// false for a key without '+'; either part may be empty.
+func SplitRepoArch(key string) (repo, arch string, ok bool) {
+	i := strings.LastIndexByte(key, '+')
+	if i < 0 {
+		return "", "", false
+	}
+	return key[:i], key[i+1:], true
 }
 
 // cleanPath trims every leading and trailing '/' of p and collapses each run
