@@ -56,27 +56,31 @@ func FuzzClientAddr(f *testing.F) {
 		if got.IsValid() && (got.Zone() != "" || got.Is4In6()) {
 			t.Fatalf("clientAddr(%q, %q, %q) = %v: not normalised", ip, xff, remote, got)
 		}
-		text := ip
-		if ip == "" {
-			text = remote
+		var want netip.Addr
+		switch elems := strings.Split(xff, ","); {
+		case ip != "":
+			want = referenceAddr(ip, false)
+		case trustAll && xff != "":
+			want = referenceAddr(strings.Trim(elems[len(elems)-1], " \t"), false)
+		default:
+			text := remote
 			if ap, err := netip.ParseAddrPort(remote); err == nil {
 				text = ap.Addr().String()
 			}
-			if elems := strings.Split(xff, ","); trustAll && strings.TrimSpace(xff) != "" {
-				text = strings.Trim(elems[len(elems)-1], " \t")
-			}
+			want = referenceAddr(text, true)
 		}
-		if got != referenceAddr(text) {
-			t.Fatalf("clientAddr(%q, %q, %q, trust all %v) = %v, want %v", ip, xff, remote, trustAll, got, referenceAddr(text))
+		if got != want {
+			t.Fatalf("clientAddr(%q, %q, %q, trust all %v) = %v, want %v", ip, xff, remote, trustAll, got, want)
 		}
 	})
 }
 
-// referenceAddr parses s as an address, normalised, or returns the zero
-// Addr.
-func referenceAddr(s string) netip.Addr {
+// referenceAddr parses s as an address, unmapped, or returns the zero
+// Addr. A zone is dropped when zoneOK (the connection's peer), and makes
+// the text unparsable otherwise (ip= and X-Forwarded-For).
+func referenceAddr(s string, zoneOK bool) netip.Addr {
 	a, err := netip.ParseAddr(s)
-	if err != nil {
+	if err != nil || !zoneOK && a.Zone() != "" {
 		return netip.Addr{}
 	}
 	return a.WithZone("").Unmap()

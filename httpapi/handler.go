@@ -15,6 +15,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -120,8 +121,8 @@ func New(cfg Config) *Handler {
 	return h
 }
 
-// kindOf routes a request path by its suffix; ok is false for any path
-// that is neither a mirrorlist nor a metalink.
+// kindOf routes a request path, as sent (see rawPath), by its suffix; ok
+// is false for any path that is neither a mirrorlist nor a metalink.
 func kindOf(path string) (kind resolve.Kind, ok bool) {
 	switch {
 	case strings.HasSuffix(path, "/mirrorlist"):
@@ -132,13 +133,24 @@ func kindOf(path string) (kind resolve.Kind, ok bool) {
 	return 0, false
 }
 
+// rawPath returns the request's path as the client sent it, still
+// percent-encoded: production routes on that form, so "/x%2Fmetalink" is
+// no metalink request. net/url keeps RawPath only when it differs from the
+// canonical encoding of the decoded Path, so either is the path as sent.
+func rawPath(u *url.URL) string {
+	if u.RawPath != "" {
+		return u.RawPath
+	}
+	return u.Path
+}
+
 // ServeHTTP implements http.Handler.
 //
 // /readyz is answered first, and is not counted in the metrics: health
 // checks every few seconds would drown the traffic. Every other request is
 // counted by kind and status, and timed, when the handler has Metrics.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == ReadyPath {
+	if rawPath(r.URL) == ReadyPath {
 		h.ready.ServeHTTP(w, r)
 		return
 	}
@@ -168,7 +180,7 @@ func (h *Handler) answerTime(start time.Time) time.Time {
 // plain 414. HEAD answers carry the headers of the GET answer,
 // Content-Length included, and no body.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, now time.Time) (requestKind, int) {
-	kind, ok := kindOf(r.URL.Path)
+	kind, ok := kindOf(rawPath(r.URL))
 	if !ok {
 		return kindOther, h.writePlain(w, r, http.StatusNotFound, notFoundBody)
 	}
@@ -256,7 +268,8 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, snap *snapshot.S
 }
 
 // writeRedirect answers a mirrorlist request with redirect: 302 to the
-// chosen URL, or 404 when there is none; the body is empty either way.
+// chosen URL, or 404 when there is none; the body is empty either way,
+// and the content type text/plain, as production sends it.
 func (h *Handler) writeRedirect(w http.ResponseWriter, r *http.Request, location string) int {
 	status := http.StatusFound
 	if location == "" {
@@ -264,7 +277,7 @@ func (h *Handler) writeRedirect(w http.ResponseWriter, r *http.Request, location
 	} else {
 		w.Header().Set("Location", location)
 	}
-	return h.send(w, r, status, "", nil)
+	return h.send(w, r, status, contentTypeText, nil)
 }
 
 // writeError answers an error in the form of the request's kind: a

@@ -288,7 +288,8 @@ func TestLogAndFoundVia(t *testing.T) {
 		{"country", fedora41 + ipUS + "&country=FR", 5, want{log: true, repo: "fedora-41", arch: "x86_64", cc: "US", foundVia: "country"}},
 		{"continent", fedora41 + ipTR, 5, want{log: true, repo: "fedora-41", arch: "x86_64", cc: "TR", foundVia: "continent"}},
 		{"global", fedora41 + ipUnknown, 5, want{log: true, repo: "fedora-41", arch: "x86_64", cc: "N/A", foundVia: "global"}},
-		{"global when nothing usable", fedora41 + ipFR + "&protocol=gopher", 3, want{log: true, repo: "fedora-41", arch: "x86_64", cc: "FR", foundVia: "global"}},
+		{"protocol= matching nothing: unfiltered hosts count", fedora41 + ipFR + "&protocol=gopher", 3, want{log: true, repo: "fedora-41", arch: "x86_64", cc: "FR", foundVia: "geoip"}},
+		{"protocol= matching nothing, below the minimum", fedora41 + ipFR + "&protocol=gopher", 5, want{log: true, repo: "fedora-41", arch: "x86_64", cc: "FR", foundVia: "geoip"}},
 		{"nothing", fedora41 + ipUnknown, 0, want{log: true, repo: "fedora-41", arch: "x86_64", cc: "N/A"}},
 		{"repo before redirect", "repo=epel-10&arch=x86_64" + ipFR, 5, want{log: true, repo: "epel-10", arch: "x86_64", cc: "FR", foundVia: "geoip"}},
 		{"arch after source rewrite", "repo=fedora-source-41&arch=x86_64" + ipFR, 5, want{log: true, repo: "fedora-source-41", arch: "source", cc: "FR", foundVia: "continent"}},
@@ -379,10 +380,12 @@ func TestProtocolLimit(t *testing.T) {
 	}
 }
 
-// TestProtocolLimitMirrorlist checks that a mirrorlist chooses its one URL
-// among those protocol= keeps: with host 10's URLs reordered to rsync,
-// rsync, https, protocol=https,rsync keeps the two rsync URLs, and the
-// https URL after them is not a candidate.
+// TestProtocolLimitMirrorlist checks that a mirrorlist with protocol=
+// lists the URLs protocol= keeps, as production does, best scheme first:
+// with host 10's URLs reordered to rsync, rsync, https, protocol=https,rsync
+// keeps the two rsync URLs (the first two that match), and the https URL
+// after them is not listed; with three schemes named all three are, https
+// first.
 func TestProtocolLimitMirrorlist(t *testing.T) {
 	const second = "rsync://mirror1-b.de.example.org/pub/fedora/linux"
 	s := tinySnapshot(t, func(ml *mm.MirrorList) {
@@ -399,8 +402,9 @@ func TestProtocolLimitMirrorlist(t *testing.T) {
 	head := "# repo = fedora-source-41 arch = source country = DE "
 	cases := []struct{ protocol, want string }{
 		{"", head + "\n" + de1S + srcSub + "/\n"},
-		{"&protocol=https,rsync", head + "protocol = https,rsync\n" + de1R + srcSub + "/\n"},
-		{"&protocol=https,https,rsync,ftp", head + "protocol = https,https,rsync,ftp\n" + de1S + srcSub + "/\n"},
+		{"&protocol=https,rsync", head + "protocol = https,rsync\n" + de1R + srcSub + "/\n" + second + srcSub + "/\n"},
+		{"&protocol=https,https,rsync,ftp", head + "protocol = https,https,rsync,ftp\n" +
+			de1S + srcSub + "/\n" + de1R + srcSub + "/\n" + second + srcSub + "/\n"},
 	}
 	for _, c := range cases {
 		a := resolveQuery(s, Mirrorlist, query+c.protocol, 5, 1)

@@ -235,10 +235,15 @@ func TestMirrorlist(t *testing.T) {
 		{name: "protocol=http", query: fedora41 + ipDE + "&protocol=http",
 			want: expect{head: hFedora + "country = DE country = FR country = global protocol = http"}.
 				then(osd(de1H), osd(de2H)).then(osd(usH), osd(caH))},
-		{name: "protocol matching nothing: unfiltered, and the count is 0", query: fedora41 + ipFR + "&protocol=gopher", minimum: 3,
-			want: exactly(hFedora+"country = FR country = DE country = global protocol = gopher", osd(frS)).
-				then(osd(de1S), osd(de2H)).
-				then(osd(usS), osd(asnS), osd(caS))},
+		// As in production: the count before the global step is of the
+		// unfiltered hosts, and each host lists every URL (issue 14 items 6, 7).
+		{name: "protocol matching nothing: unfiltered, every URL, counted", query: fedora41 + ipFR + "&protocol=gopher", minimum: 3,
+			want: exactly(hFedora+"country = FR country = DE protocol = gopher", osd(frS), frR+osSub+"/").
+				then(osd(de1S), osd(de1H), de1R+osSub+"/", osd(de2H), osd(de2F))},
+		{name: "protocol=https,http: up to two URLs a host, https first", query: fedora41 + ipFR + "&protocol=https,http",
+			want: exactly(hFedora+"country = FR country = DE country = global protocol = https,http", osd(frS)).
+				then(osd(de1S), osd(de1H), osd(de2H)).
+				then(osd(usS), osd(usH), osd(asnS), osd(caS), osd(caH))},
 
 		// time.
 		{name: "time", query: fedora41 + ipFR + "&country=FR&time",
@@ -343,9 +348,12 @@ func TestSeeded(t *testing.T) {
 			"94 DE ftp://ftp.de2.example.net/fedora/linux" + repomd + "\n"},
 		{Mirrorlist, fedora41 + ipUnknown + "&protocol=https,http", hFedora + "country = global protocol = https,http\n" +
 			"https://mirror1.de.example.org/pub/fedora/linux" + osTail + "\n" +
+			"http://mirror1.de.example.org/pub/fedora/linux" + osTail + "\n" +
 			"https://mirror.us.example.com/fedora" + osTail + "\n" +
+			"http://mirror.us.example.com/fedora" + osTail + "\n" +
 			"https://miroir.fr.example.org/fedora/linux" + osTail + "\n" +
 			"https://mirror.ca.example.org/fedora/linux" + osTail + "\n" +
+			"http://mirror.ca.example.org/fedora/linux" + osTail + "\n" +
 			"http://ftp.de2.example.net/fedora/linux" + osTail + "\n" +
 			asnBase + osTail + "\n"},
 	}

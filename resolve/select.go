@@ -283,10 +283,12 @@ func (r *resolver) global() {
 }
 
 // usableHosts counts the hosts chosen so far that keep a URL after
-// protocol= filtering, stopping at limit.
+// protocol= filtering, stopping at limit. When none keeps one, the answer
+// would list them unfiltered, and so they all count, as in production.
 func (r *resolver) usableHosts(limit int) int {
+	all := min(len(r.sc.order), max(limit, 0))
 	if len(r.sc.protos) == 0 {
-		return min(len(r.sc.order), max(limit, 0))
+		return all
 	}
 	n := 0
 	for _, h := range r.sc.order {
@@ -296,6 +298,9 @@ func (r *resolver) usableHosts(limit int) int {
 		if r.matchesProtocol(h) {
 			n++
 		}
+	}
+	if n == 0 {
+		return all
 	}
 	return n
 }
