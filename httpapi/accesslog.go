@@ -37,7 +37,7 @@ type AccessLogConfig struct {
 	Open func(path string) (io.WriteCloser, error)
 }
 
-// AccessLog writes the statistics log of protocol.md section 8: one line
+// AccessLog writes the statistics log of docs/protocol.md section 8: one line
 // per repo/arch request, in the exact format Fedora's scripts parse.
 //
 // A request never waits on the disk: Log appends the line to an in-memory

@@ -171,7 +171,7 @@ func newAnswerChecker(s *snapshot.Snapshot, maxQuery int) *answerChecker {
 }
 
 // problem returns what is wrong with an answer to req, or "" when it is
-// one that protocol.md (and this server's documented deviations) allows
+// one that docs/protocol.md (deviations included) allows
 // for that request, given that a snapshot is loaded.
 func (c *answerChecker) problem(req *http.Request, code int, hdr http.Header, body []byte) string {
 	if req.URL.Path == ReadyPath {

@@ -1,6 +1,6 @@
 // Package httpapi is the HTTP face of the mirrorlist server: it routes
 // requests, parses their queries and client addresses, asks package resolve
-// for the answer and writes it byte for byte as protocol.md section 7
+// for the answer and writes it byte for byte as docs/protocol.md section 7
 // describes, and it keeps the statistics access log of section 8. It also
 // answers the health endpoints (/readyz on the main port; /healthz, /readyz,
 // /metrics and the reload hook on the admin listener, see NewAdmin) and
@@ -175,8 +175,8 @@ func (h *Handler) answerTime(start time.Time) time.Time {
 // the metrics.
 //
 // A path that is neither kind gets 404 whatever the method; a known path
-// with a method other than GET or HEAD gets 405 (a Deviation: the old
-// server answered every method as GET), and a query longer than the cap a
+// with a method other than GET or HEAD gets 405 (a deviation: production
+// answers every method as GET), and a query longer than the cap a
 // plain 414. HEAD answers carry the headers of the GET answer,
 // Content-Length included, and no body.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, now time.Time) (requestKind, int) {

@@ -37,7 +37,7 @@ const repoList = "error: invalid repo or arch\n# following repositories are avai
 	"# repo=top-1&arch=x86_64\n" +
 	"# repo=updates-released-f41&arch=x86_64\n"
 
-// TestMessages checks every error answer of protocol.md section 3 and the
+// TestMessages checks every error answer of docs/protocol.md section 3 and the
 // metalink 404, for both kinds of request: status, text, and whether it is
 // plain text even for a metalink ("plain") or a failure document there
 // ("doc"). It also checks that the client address is checked only after
@@ -441,5 +441,24 @@ func TestResetReleasesSnapshot(t *testing.T) {
 		if s != "" {
 			t.Errorf("Reset kept request string %q", s)
 		}
+	}
+}
+
+// TestNetblockFirstHost checks that a host preferred by a netblock joins
+// the netblock group even when it is the first host of the directory's
+// ByHostId list. Production tests that list's index with "> 0" and so
+// never prefers that host: a bug we do not copy (docs/protocol.md, D17).
+func TestNetblockFirstHost(t *testing.T) {
+	s := tinySnapshot(t, func(ml *mm.MirrorList) {
+		ml.HostNetblockCache = append(ml.HostNetblockCache,
+			&mm.StringRepeatedIntMap{Key: proto.String("80.1.2.0/24"), Value: []int64{fixtures.TinyHostDE1}})
+	})
+	// Host 10 is the first of every directory's ByHostId (fixtures/tiny.go).
+	a := resolveQuery(s, Mirrorlist, fedora41+ipDE, 5, 1)
+	if a.FoundVia != "netblocks" || len(a.Mirrors) == 0 || s.Mirrors().Host(a.Mirrors[0].Host).ID != fixtures.TinyHostDE1 {
+		t.Errorf("found via %q, mirrors %v: want host %d first, found via netblocks", a.FoundVia, a.Mirrors, fixtures.TinyHostDE1)
+	}
+	if !strings.Contains(string(a.Header), "Using preferred netblock ") {
+		t.Errorf("header %q: no netblock", a.Header)
 	}
 }

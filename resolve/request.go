@@ -1,5 +1,5 @@
 // Package resolve chooses the mirrors for one request: the selection of
-// protocol.md section 4 and the URL building of section 5, as a pure
+// docs/protocol.md section 5 and the URL building of section 6, as a pure
 // function of a snapshot, a parsed request and a random source. It does no
 // I/O and keeps no state, so tests can seed the randomness and compare
 // answers byte for byte.
@@ -67,7 +67,7 @@ const (
 	Document
 	// Message is an error: Message as a plain body for mirrorlist
 	// requests, and for metalink requests a failure document unless Plain
-	// is set (protocol.md section 3 lists the plain-text errors).
+	// is set (docs/protocol.md section 3 says which are plain text).
 	Message
 )
 
@@ -106,7 +106,7 @@ type Answer struct {
 	ClientCountry string // "N/A" when unknown
 
 	// Log is set when the request had repo and arch: an access-log line is
-	// due (protocol.md section 8).
+	// due (docs/protocol.md section 8).
 	Log     bool
 	LogRepo string // the repo as requested, before redirects
 	LogArch string // the arch after the source rewrite

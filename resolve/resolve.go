@@ -8,7 +8,7 @@ import (
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
 
-// The fixed texts of protocol.md section 3.
+// The fixed texts of docs/protocol.md section 3.
 const (
 	msgMissingParams = "# either path=, or repo= and arch= must be specified"
 	msgInvalidPath   = "error: invalid path"
@@ -23,10 +23,10 @@ const (
 // every random choice; pass a seeded one in tests and a per-request one
 // (never shared between goroutines) in the server.
 //
-// The steps follow protocol.md: the request is validated and its directory
-// found (section 3), the client address checked where production checks
-// it, the mirrors chosen and ordered (section 4), and their URLs picked
-// (section 5). Resolve reuses a's memory, so an Answer kept in a pool makes
+// The steps follow docs/protocol.md: the request is validated and its
+// directory found (section 3), the client address checked where production
+// checks it (section 4), the mirrors chosen and ordered (section 5), and
+// their URLs picked (section 6). Resolve reuses a's memory, so an Answer kept in a pool makes
 // a typical request allocation-free apart from the few strings an answer
 // must hold.
 func Resolve(s *snapshot.Snapshot, req *Request, opt Options, rng *rand.Rand, a *Answer) {
@@ -84,7 +84,7 @@ func (r *resolver) failPlain(status int, msg string) {
 }
 
 // locate validates the request and finds its directory and file
-// (protocol.md section 3, steps 1 to 3), starting the header on the way. It
+// (docs/protocol.md section 3, steps 1 to 3), starting the header on the way. It
 // reports whether the request can go on; if not, the answer is set.
 func (r *resolver) locate() bool {
 	req := r.req
@@ -233,8 +233,8 @@ func cleanPath(p string) string {
 }
 
 // answer finishes the answer once the mirrors are chosen: the protocol and
-// time header suffixes, each mirror's URLs (section 5), and the form of the
-// answer (section 7).
+// time header suffixes, each mirror's URLs (docs/protocol.md section 6), and the
+// form of the answer (section 7).
 func (r *resolver) answer() {
 	a, req := r.a, r.req
 	if req.HasProto {

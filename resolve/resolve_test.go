@@ -43,7 +43,7 @@ type mirrorlistCase struct {
 }
 
 // TestMirrorlist checks whole mirrorlist answers for the selection steps of
-// protocol.md section 4 and the URL rules of section 5. Where an answer has
+// docs/protocol.md section 5 and the URL rules of section 6. Where an answer has
 // groups in random order, every seed must put the group's lines together,
 // and the groups in the expected order.
 func TestMirrorlist(t *testing.T) {
@@ -171,7 +171,7 @@ func TestMirrorlist(t *testing.T) {
 		{name: "requested country turns netblocks off", query: fedora41 + ipDENet + "&country=FR",
 			want: exactly(hFedora+"country = FR ", osd(frS))},
 
-		// Trimming of the geoip and continent groups (Deviation).
+		// Trimming of the geoip and continent groups (deviation D13).
 		{name: "geoip group trimmed by client country", query: fedora41 + ipUS,
 			edit: allowOnly(fixtures.TinyHostAllowed, "CA"),
 			want: expect{head: hFedora + "country = US country = CA country = global "}.

@@ -109,7 +109,7 @@ func compareHits(a, b netblockHit) int {
 	return cmp.Compare(a.key, b.key)
 }
 
-// choose runs the selection steps of protocol.md section 4, in order. Each
+// choose runs the selection steps of docs/protocol.md section 5, in order. Each
 // step appends its group to sc.order and shuffles it there; a host already
 // placed by an earlier group, or not carrying the directory, is skipped, so
 // sc.order ends up as the answer's hosts in answer order.
