@@ -23,6 +23,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/mirrorlist-go/mirrorlist-server/httpapi/gather"
 	"github.com/mirrorlist-go/mirrorlist-server/resolve"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
@@ -316,7 +317,7 @@ func (h *Handler) send(w http.ResponseWriter, r *http.Request, status int, conte
 	}
 	// A failed write means the client went away; there is no one left
 	// to tell.
-	WriteBody(w, r, body)
+	gather.WriteBody(w, r, body)
 	return status
 }
 

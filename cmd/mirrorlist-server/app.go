@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/mirrorlist-go/mirrorlist-server/httpapi"
+	"github.com/mirrorlist-go/mirrorlist-server/httpapi/gather"
 	"github.com/mirrorlist-go/mirrorlist-server/reload"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
@@ -115,8 +116,8 @@ func (a *app) listen(wrap func(http.Handler) http.Handler) ([]*listener, error) 
 	}
 	srv := newServer(h, a.o.limits, a.logger.Named("http"))
 	srv.ConnState = a.metrics.ConnState
-	srv.ConnContext = httpapi.ConnContext
-	list := []*listener{{name: "main", ln: httpapi.NewGatherListener(ln), srv: srv}}
+	srv.ConnContext = gather.ConnContext
+	list := []*listener{{name: "main", ln: gather.NewListener(ln), srv: srv}}
 	if a.o.adminListen == "" {
 		return list, nil
 	}

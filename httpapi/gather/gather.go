@@ -1,4 +1,15 @@
-package httpapi
+// Package gather sends an HTTP/1 answer, status line, headers and body, in
+// one system call.
+//
+// net/http buffers a response in 4 KB: the status line and headers go to
+// that buffer, and a body larger than what is left of it then makes two
+// writes to the socket, the full buffer and the rest of the body. Most of
+// a write's cost is per call, not per byte, so for the ~50 KB of a metalink
+// the first, 4 KB write costs almost as much as the rest of the body. A
+// Listener's connections can hold the writes of one answer and send them
+// with a single writev, without copying the body a second time. The
+// measurements are in the commit history and .ci/bench.sh's ceilings.
+package gather
 
 import (
 	"context"
@@ -7,23 +18,11 @@ import (
 	"sync"
 )
 
-// Gathered writes: an answer in one system call.
-//
-// net/http buffers a response in 4 KB: the status line and headers go to
-// that buffer, and a body larger than what is left of it then makes two
-// writes to the socket, the full buffer and the rest of the body. A
-// metalink is about 50 KB, and the profile of the server under load on
-// loopback showed the two writes as nearly half of its time, the 4 KB
-// one costing almost as much as the rest of the body (most of a write's
-// cost is per call, not per byte). A GatherListener's connections can hold the writes
-// of one answer and send them with a single writev, without copying the
-// body a second time.
-
-// GatherListener wraps a listener so that the Handler can send each answer
-// in one write. Serve it with ConnContext as the http.Server's ConnContext;
-// without it (or behind any other listener) the handler writes as usual.
-// Create it with NewGatherListener.
-type GatherListener struct {
+// Listener wraps a listener so that handlers writing with WriteBody send
+// each answer in one write. Serve it with ConnContext as the http.Server's
+// ConnContext; without it (or behind any other listener) WriteBody writes
+// as usual. Create it with NewListener.
+type Listener struct {
 	net.Listener
 	// copies holds the buffers of the held writes that are not the body
 	// (net/http's 4 KB buffer): shared by the connections, so that idle
@@ -31,15 +30,15 @@ type GatherListener struct {
 	copies sync.Pool // *[]byte
 }
 
-// NewGatherListener returns a GatherListener accepting from ln.
-func NewGatherListener(ln net.Listener) *GatherListener {
-	l := &GatherListener{Listener: ln}
+// NewListener returns a Listener accepting from ln.
+func NewListener(ln net.Listener) *Listener {
+	l := &Listener{Listener: ln}
 	l.copies.New = func() any { b := make([]byte, 0, 8<<10); return &b }
 	return l
 }
 
 // Accept waits for the next connection and wraps it.
-func (l *GatherListener) Accept() (net.Conn, error) {
+func (l *Listener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
@@ -50,7 +49,7 @@ func (l *GatherListener) Accept() (net.Conn, error) {
 // gatherKey is the context key of a request's *gatherConn.
 type gatherKey struct{}
 
-// ConnContext makes a GatherListener's connection known to the requests
+// ConnContext makes a Listener's connection known to the requests
 // it carries; it is meant for http.Server.ConnContext.
 func ConnContext(ctx context.Context, c net.Conn) context.Context {
 	if gc, ok := c.(*gatherConn); ok {
@@ -60,7 +59,7 @@ func ConnContext(ctx context.Context, c net.Conn) context.Context {
 }
 
 // WriteBody writes an answer's body, after its headers, as a handler's
-// w.Write(body) would; on a GatherListener's connection served with
+// w.Write(body) would; on a Listener's connection served with
 // ConnContext, a body larger than 2 KB leaves with the headers in one
 // write. body must not change until WriteBody returns. Like a handler's
 // own write, it reports no error: a failed write means the client has
