@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/mirrorlist-go/mirrorlist-server/fixtures"
+	"github.com/mirrorlist-go/mirrorlist-server/httpapi/accesslog"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
 
@@ -149,7 +150,7 @@ func TestHandlerTrustedProxies(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var lines strings.Builder
-			log, err := OpenAccessLog(AccessLogConfig{Path: "mem", Open: func(string) (io.WriteCloser, error) { return nopCloser{&lines}, nil }})
+			log, err := accesslog.Open(accesslog.Config{Path: "mem", Open: func(string) (io.WriteCloser, error) { return nopCloser{&lines}, nil }})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/tools/txtar"
 
 	"github.com/mirrorlist-go/mirrorlist-server/fixtures"
+	"github.com/mirrorlist-go/mirrorlist-server/httpapi/accesslog"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
 
@@ -36,6 +37,10 @@ func tinySnapshot(t testing.TB) *snapshot.Snapshot {
 	}
 	return s
 }
+
+// hourly is a flush interval that never fires during a test: the test
+// flushes the access log itself.
+const hourly = time.Hour
 
 // seeded gives every request the same fresh random source, so that each
 // answer is reproducible whatever the order of the requests.
@@ -64,7 +69,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("no golden files: %v", err)
 	}
 	logPath := filepath.Join(t.TempDir(), "access.log")
-	accessLog, err := OpenAccessLog(AccessLogConfig{Path: logPath, FlushInterval: hourly})
+	accessLog, err := accesslog.Open(accesslog.Config{Path: logPath, FlushInterval: hourly})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +223,7 @@ func TestConcurrent(t *testing.T) {
 	s := tinySnapshot(t)
 	holder := new(snapshot.Holder)
 	holder.Store(s)
-	accessLog, err := OpenAccessLog(AccessLogConfig{Path: filepath.Join(t.TempDir(), "access.log")})
+	accessLog, err := accesslog.Open(accesslog.Config{Path: filepath.Join(t.TempDir(), "access.log")})
 	if err != nil {
 		t.Fatal(err)
 	}

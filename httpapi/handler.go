@@ -1,10 +1,11 @@
 // Package httpapi is the HTTP face of the mirrorlist server: it routes
-// requests, parses their queries and client addresses, asks package resolve
-// for the answer and writes it byte for byte as docs/protocol.md section 7
-// describes, and it keeps the statistics access log of section 8. It also
-// answers the health endpoints (/readyz on the main port; /healthz, /readyz,
-// /metrics and the reload hook on the admin listener, see NewAdmin) and
-// keeps the Prometheus metrics of the requests, answers and reloads.
+// requests, has package resolve parse their queries and choose the answer,
+// picks the client address, and writes the answer byte for byte as
+// docs/protocol.md section 7 describes, with a line in the access log
+// (package accesslog) and each answer in one write (package gather). It
+// also answers the health endpoints (/readyz on the main port; /healthz,
+// /readyz, /metrics and the reload hook on the admin listener, see
+// NewAdmin) and keeps the Prometheus metrics of the requests and answers.
 //
 // The request path is built to allocate little: the query is scanned in
 // place instead of into a map, answers, buffers and random sources are
@@ -23,6 +24,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/mirrorlist-go/mirrorlist-server/httpapi/accesslog"
 	"github.com/mirrorlist-go/mirrorlist-server/httpapi/gather"
 	"github.com/mirrorlist-go/mirrorlist-server/resolve"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
@@ -48,7 +50,7 @@ type Config struct {
 	// added.
 	Minimum int
 	// AccessLog receives a line per repo/arch request; nil logs nothing.
-	AccessLog *AccessLog
+	AccessLog *accesslog.Writer
 	// Logger gets one debug line per request; nil discards.
 	Logger *zap.Logger
 	// Now gives the answer time (metalink pubdate, access-log date); nil
@@ -79,7 +81,7 @@ type Config struct {
 type Handler struct {
 	holder   *snapshot.Holder
 	opts     resolve.Options
-	log      *AccessLog
+	log      *accesslog.Writer
 	logger   *zap.Logger
 	now      func() time.Time
 	newRand  func() *rand.Rand // nil: use rngs

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mirrorlist-go/mirrorlist-server/httpapi/accesslog"
 	"github.com/mirrorlist-go/mirrorlist-server/reload"
 	"github.com/mirrorlist-go/mirrorlist-server/resolve"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
@@ -101,7 +102,7 @@ type MetricsConfig struct {
 	// leaves the snapshot metrics out.
 	Holder *snapshot.Holder
 	// AccessLog gives the access-log counters. Nil leaves them out.
-	AccessLog *AccessLog
+	AccessLog *accesslog.Writer
 	// Now is the clock of the snapshot age; nil means time.Now.
 	Now func() time.Time
 }
@@ -144,7 +145,7 @@ func NewMetrics(reg prometheus.Registerer, cfg MetricsConfig) (*Metrics, error) 
 		cs = append(cs, newSnapshotCollector(cfg.Holder, cfg.Now))
 	}
 	if cfg.AccessLog != nil {
-		cs = append(cs, accessLogCollectors(cfg.AccessLog)...)
+		cs = append(cs, cfg.AccessLog.Collectors()...)
 	}
 	var errs []error
 	for _, c := range cs {
@@ -218,19 +219,6 @@ func (m *Metrics) newReloadMetrics() []prometheus.Collector {
 	m.generation = gauge("snapshot_generation", "Snapshots published since start, the first load included.")
 	m.loadDuration = gauge("snapshot_load_duration_seconds", "Wall time of the build that produced the served snapshot.")
 	return []prometheus.Collector{reloads, m.lastReloadOK, m.lastSuccessTime, m.lastFailureTime, m.generation, m.loadDuration}
-}
-
-// accessLogCollectors read the access log's own counters at scrape time.
-func accessLogCollectors(l *AccessLog) []prometheus.Collector {
-	counter := func(name, help string, f func() uint64) prometheus.Collector {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: metricsNamespace, Name: name, Help: help},
-			func() float64 { return float64(f()) })
-	}
-	return []prometheus.Collector{
-		counter("access_log_lines_written_total", "Access-log lines written to the file.", l.Written),
-		counter("access_log_lines_dropped_total", "Access-log lines lost: buffer full, file failing, or logged after close.", l.Dropped),
-		counter("access_log_write_errors_total", "Failed writes, opens and closes of the access-log file.", l.WriteErrors),
-	}
 }
 
 // observeRequest counts one request and its duration.

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mirrorlist-go/mirrorlist-server/fixtures"
+	"github.com/mirrorlist-go/mirrorlist-server/httpapi/accesslog"
 	"github.com/mirrorlist-go/mirrorlist-server/reload"
 	"github.com/mirrorlist-go/mirrorlist-server/resolve"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
@@ -52,7 +53,7 @@ type metricsRig struct {
 	admin   http.Handler
 	metrics *Metrics
 	holder  *snapshot.Holder
-	log     *AccessLog
+	log     *accesslog.Writer
 }
 
 func newMetricsRig(t *testing.T, s *snapshot.Snapshot, now func() time.Time) *metricsRig {
@@ -62,7 +63,7 @@ func newMetricsRig(t *testing.T, s *snapshot.Snapshot, now func() time.Time) *me
 		rig.holder.Store(s)
 	}
 	var err error
-	rig.log, err = OpenAccessLog(AccessLogConfig{Path: filepath.Join(t.TempDir(), "access.log")})
+	rig.log, err = accesslog.Open(accesslog.Config{Path: filepath.Join(t.TempDir(), "access.log")})
 	if err != nil {
 		t.Fatal(err)
 	}

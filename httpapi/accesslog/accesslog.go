@@ -1,4 +1,8 @@
-package httpapi
+// Package accesslog writes the access log that Fedora's statistics
+// scripts read (docs/protocol.md section 8): one line per repo/arch
+// request, buffered so that no request waits on the disk, reopened on
+// SIGHUP for log rotation.
+package accesslog
 
 import (
 	"bytes"
@@ -11,23 +15,24 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 )
 
-// Defaults of AccessLogConfig.
+// Defaults of Config.
 const (
-	DefaultAccessLogBuffer = 4 << 20     // bytes buffered before lines are dropped
-	DefaultFlushInterval   = time.Second // the protocol asks for at least once a second
+	DefaultBuffer        = 4 << 20     // bytes buffered before lines are dropped
+	DefaultFlushInterval = time.Second // the protocol asks for at least once a second
 )
 
-// AccessLogConfig configures OpenAccessLog.
-type AccessLogConfig struct {
+// Config configures Open.
+type Config struct {
 	Path string // the log file, opened for appending (created if missing)
 
 	// Logger receives write and reopen errors; nil discards them.
 	Logger *zap.Logger
 	// MaxBuffer caps the bytes waiting for the disk; beyond it new lines
-	// are dropped and counted. Zero means DefaultAccessLogBuffer.
+	// are dropped and counted. Zero means DefaultBuffer.
 	MaxBuffer int
 	// FlushInterval is how often the background flusher writes the
 	// buffer. Zero means DefaultFlushInterval.
@@ -37,7 +42,7 @@ type AccessLogConfig struct {
 	Open func(path string) (io.WriteCloser, error)
 }
 
-// AccessLog writes the statistics log of docs/protocol.md section 8: one line
+// Writer writes the statistics log of docs/protocol.md section 8: one line
 // per repo/arch request, in the exact format Fedora's scripts parse.
 //
 // A request never waits on the disk: Log appends the line to an in-memory
@@ -49,9 +54,9 @@ type AccessLogConfig struct {
 // are retried at the next flush, so no line is lost while the disk accepts
 // writes.
 //
-// All methods are safe for concurrent use, and a nil *AccessLog discards
+// All methods are safe for concurrent use, and a nil *Writer discards
 // everything, so the handler needs no special case for "no log".
-type AccessLog struct {
+type Writer struct {
 	path     string
 	logger   *zap.Logger
 	open     func(string) (io.WriteCloser, error)
@@ -72,10 +77,10 @@ type AccessLog struct {
 	closeOnce sync.Once
 }
 
-// OpenAccessLog opens the log file and starts the background flusher.
+// Open opens the log file and starts the background flusher.
 // Close must be called to stop it and write the last lines.
-func OpenAccessLog(cfg AccessLogConfig) (*AccessLog, error) {
-	l := &AccessLog{
+func Open(cfg Config) (*Writer, error) {
+	l := &Writer{
 		path:     cfg.Path,
 		logger:   cfg.Logger,
 		open:     cfg.Open,
@@ -90,7 +95,7 @@ func OpenAccessLog(cfg AccessLogConfig) (*AccessLog, error) {
 		l.open = openAppend
 	}
 	if l.maxBytes <= 0 {
-		l.maxBytes = DefaultAccessLogBuffer
+		l.maxBytes = DefaultBuffer
 	}
 	interval := cfg.FlushInterval
 	if interval <= 0 {
@@ -117,7 +122,7 @@ func openAppend(path string) (io.WriteCloser, error) {
 // Control characters in country, repo and arch (which come from the
 // client, percent-decoded) are written as %XX so that a request cannot
 // forge a line of its own.
-func (l *AccessLog) Log(client netip.Addr, day time.Time, country, repo, arch string) {
+func (l *Writer) Log(client netip.Addr, day time.Time, country, repo, arch string) {
 	if l == nil {
 		return
 	}
@@ -136,11 +141,11 @@ func (l *AccessLog) Log(client netip.Addr, day time.Time, country, repo, arch st
 	b = append(b, "; DATE: "...)
 	b = day.UTC().AppendFormat(b, time.DateOnly)
 	b = append(b, "; COUNTRY: "...)
-	b = appendLogValue(b, country)
+	b = AppendValue(b, country)
 	b = append(b, "; REPO: "...)
-	b = appendLogValue(b, repo)
+	b = AppendValue(b, repo)
 	b = append(b, "; ARCH: "...)
-	b = appendLogValue(b, arch)
+	b = AppendValue(b, arch)
 	b = append(b, '\n')
 	if len(b) > l.maxBytes {
 		l.buf = b[:start]
@@ -150,8 +155,10 @@ func (l *AccessLog) Log(client netip.Addr, day time.Time, country, repo, arch st
 	l.buf = b
 }
 
-// appendLogValue appends s with control bytes percent-encoded.
-func appendLogValue(dst []byte, s string) []byte {
+// AppendValue appends s with its control bytes percent-encoded (%0A), so
+// that it stays on one line: what the log does to every value, and what
+// the readiness answer does to an error text.
+func AppendValue(dst []byte, s string) []byte {
 	const hex = "0123456789ABCDEF"
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -166,7 +173,7 @@ func appendLogValue(dst []byte, s string) []byte {
 
 // Flush writes the buffered lines now. The background flusher calls it;
 // callers need not, but may (tests, a shutdown hook).
-func (l *AccessLog) Flush() {
+func (l *Writer) Flush() {
 	if l == nil {
 		return
 	}
@@ -179,7 +186,7 @@ func (l *AccessLog) Flush() {
 // Unwritten bytes stay in l.out for the next attempt; if they pile up
 // beyond the buffer cap (the disk keeps failing) they are dropped, whole
 // lines counted. The caller holds flushMu.
-func (l *AccessLog) flushLocked() {
+func (l *Writer) flushLocked() {
 	l.take()
 	if len(l.out) == 0 {
 		return
@@ -209,7 +216,7 @@ func countLines(b []byte) uint64 { return uint64(bytes.Count(b, []byte{'\n'})) }
 
 // take moves the lines buffered by Log to l.out, swapping buffers when
 // l.out is empty so that the common case copies nothing.
-func (l *AccessLog) take() {
+func (l *Writer) take() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.out) == 0 {
@@ -222,7 +229,7 @@ func (l *AccessLog) take() {
 
 // discardIfOverCap drops the pending bytes when they exceed the cap, so a
 // dead disk cannot make memory grow without bound.
-func (l *AccessLog) discardIfOverCap() {
+func (l *Writer) discardIfOverCap() {
 	if len(l.out) <= l.maxBytes {
 		return
 	}
@@ -237,7 +244,7 @@ func (l *AccessLog) discardIfOverCap() {
 // a new one (SIGHUP). If the new file cannot be opened, the error is
 // logged and returned, lines keep being buffered, and every later flush
 // tries to open the file again.
-func (l *AccessLog) Reopen() error {
+func (l *Writer) Reopen() error {
 	if l == nil {
 		return nil
 	}
@@ -254,7 +261,7 @@ func (l *AccessLog) Reopen() error {
 	return err
 }
 
-func (l *AccessLog) isClosed() bool {
+func (l *Writer) isClosed() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.closed
@@ -262,7 +269,7 @@ func (l *AccessLog) isClosed() bool {
 
 // reopenFileLocked opens the path into l.file, logging and counting a
 // failure. The caller holds flushMu.
-func (l *AccessLog) reopenFileLocked() bool {
+func (l *Writer) reopenFileLocked() bool {
 	f, err := l.open(l.path)
 	if err != nil {
 		l.writeErrors.Add(1)
@@ -273,7 +280,7 @@ func (l *AccessLog) reopenFileLocked() bool {
 	return true
 }
 
-func (l *AccessLog) closeFileLocked() error {
+func (l *Writer) closeFileLocked() error {
 	if l.file == nil {
 		return nil
 	}
@@ -289,7 +296,7 @@ func (l *AccessLog) closeFileLocked() error {
 
 // Close stops the flusher, writes the remaining lines and closes the file.
 // Lines logged afterwards are dropped and counted. Close is idempotent.
-func (l *AccessLog) Close() error {
+func (l *Writer) Close() error {
 	if l == nil {
 		return nil
 	}
@@ -313,7 +320,7 @@ func (l *AccessLog) Close() error {
 }
 
 // flushLoop flushes at every tick until Close.
-func (l *AccessLog) flushLoop(interval time.Duration) {
+func (l *Writer) flushLoop(interval time.Duration) {
 	defer close(l.done)
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -328,7 +335,7 @@ func (l *AccessLog) flushLoop(interval time.Duration) {
 }
 
 // Written returns the number of lines written to the file so far.
-func (l *AccessLog) Written() uint64 {
+func (l *Writer) Written() uint64 {
 	if l == nil {
 		return 0
 	}
@@ -337,7 +344,7 @@ func (l *AccessLog) Written() uint64 {
 
 // Dropped returns the number of lines lost: logged while the buffer was
 // full or after Close, or discarded after repeated write failures.
-func (l *AccessLog) Dropped() uint64 {
+func (l *Writer) Dropped() uint64 {
 	if l == nil {
 		return 0
 	}
@@ -346,9 +353,24 @@ func (l *AccessLog) Dropped() uint64 {
 
 // WriteErrors returns the number of failed writes, opens and closes of the
 // file.
-func (l *AccessLog) WriteErrors() uint64 {
+func (l *Writer) WriteErrors() uint64 {
 	if l == nil {
 		return 0
 	}
 	return l.writeErrors.Load()
+}
+
+// Collectors returns the metrics of the log, read from its counters at
+// scrape time: lines written, lines dropped and write errors, under the
+// server's "mirrorlist" namespace. The caller registers them.
+func (l *Writer) Collectors() []prometheus.Collector {
+	counter := func(name, help string, f func() uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "mirrorlist", Name: name, Help: help},
+			func() float64 { return float64(f()) })
+	}
+	return []prometheus.Collector{
+		counter("access_log_lines_written_total", "Access-log lines written to the file.", l.Written),
+		counter("access_log_lines_dropped_total", "Access-log lines lost: buffer full, file failing, or logged after close.", l.Dropped),
+		counter("access_log_write_errors_total", "Failed writes, opens and closes of the access-log file.", l.WriteErrors),
+	}
 }

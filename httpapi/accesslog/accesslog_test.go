@@ -1,4 +1,4 @@
-package httpapi
+package accesslog
 
 import (
 	"errors"
@@ -33,7 +33,7 @@ func readLog(t *testing.T, path string) string {
 	return string(b)
 }
 
-func openTestLog(t *testing.T, cfg AccessLogConfig) *AccessLog {
+func openTestLog(t *testing.T, cfg Config) *Writer {
 	t.Helper()
 	if cfg.Path == "" {
 		cfg.Path = filepath.Join(t.TempDir(), "mirrorlist.log")
@@ -41,7 +41,7 @@ func openTestLog(t *testing.T, cfg AccessLogConfig) *AccessLog {
 	if cfg.FlushInterval == 0 {
 		cfg.FlushInterval = hourly
 	}
-	l, err := OpenAccessLog(cfg)
+	l, err := Open(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,9 +49,9 @@ func openTestLog(t *testing.T, cfg AccessLogConfig) *AccessLog {
 	return l
 }
 
-func TestAccessLogLineFormat(t *testing.T) {
+func TestLineFormat(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "mirrorlist.log")
-	l := openTestLog(t, AccessLogConfig{Path: path})
+	l := openTestLog(t, Config{Path: path})
 	tests := []struct {
 		client              string
 		country, repo, arch string
@@ -84,8 +84,8 @@ func TestAccessLogLineFormat(t *testing.T) {
 	}
 }
 
-func TestAccessLogLogAllocs(t *testing.T) {
-	l := openTestLog(t, AccessLogConfig{})
+func TestLogAllocs(t *testing.T) {
+	l := openTestLog(t, Config{})
 	addr := netip.MustParseAddr("192.0.2.1")
 	l.Log(addr, logDay, "DE", "fedora-41", "x86_64") // grow the buffer once
 	l.Flush()
@@ -94,9 +94,9 @@ func TestAccessLogLogAllocs(t *testing.T) {
 	}
 }
 
-func TestAccessLogBackgroundFlush(t *testing.T) {
+func TestBackgroundFlush(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "mirrorlist.log")
-	l := openTestLog(t, AccessLogConfig{Path: path, FlushInterval: 5 * time.Millisecond})
+	l := openTestLog(t, Config{Path: path, FlushInterval: 5 * time.Millisecond})
 	l.Log(netip.MustParseAddr("192.0.2.1"), logDay, "DE", "r", "a")
 	for i := 0; i < 400 && l.Written() == 0; i++ {
 		time.Sleep(5 * time.Millisecond)
@@ -109,11 +109,11 @@ func TestAccessLogBackgroundFlush(t *testing.T) {
 	}
 }
 
-// TestAccessLogConcurrent logs from many goroutines while the flusher
+// TestConcurrent logs from many goroutines while the flusher
 // runs, reopens happen and flushes are forced; run it with -race.
-func TestAccessLogConcurrent(t *testing.T) {
+func TestConcurrent(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "mirrorlist.log")
-	l := openTestLog(t, AccessLogConfig{Path: path, FlushInterval: time.Millisecond})
+	l := openTestLog(t, Config{Path: path, FlushInterval: time.Millisecond})
 	const goroutines, lines = 8, 200
 	var wg sync.WaitGroup
 	for g := range goroutines {
@@ -184,7 +184,7 @@ func observed() (*zap.Logger, *observer.ObservedLogs) {
 	return zap.New(core), logs
 }
 
-func TestAccessLogWriteErrorRetries(t *testing.T) {
+func TestWriteErrorRetries(t *testing.T) {
 	for _, short := range []bool{false, true} {
 		name := "no bytes taken"
 		if short {
@@ -193,7 +193,7 @@ func TestAccessLogWriteErrorRetries(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			file := &flakyFile{fail: true, short: short}
 			logger, logs := observed()
-			l := openTestLog(t, AccessLogConfig{
+			l := openTestLog(t, Config{
 				Logger: logger,
 				Open:   func(string) (io.WriteCloser, error) { return file, nil },
 			})
@@ -220,11 +220,11 @@ func TestAccessLogWriteErrorRetries(t *testing.T) {
 	}
 }
 
-func TestAccessLogDeadDiskDropsOverCap(t *testing.T) {
+func TestDeadDiskDropsOverCap(t *testing.T) {
 	file := &flakyFile{fail: true}
 	logger, _ := observed()
 	const lineLen = len("IP: 192.0.2.1; DATE: 2026-03-01; COUNTRY: DE; REPO: r; ARCH: a\n")
-	l := openTestLog(t, AccessLogConfig{
+	l := openTestLog(t, Config{
 		Logger:    logger,
 		MaxBuffer: 3 * lineLen,
 		Open:      func(string) (io.WriteCloser, error) { return file, nil },
@@ -246,10 +246,10 @@ func TestAccessLogDeadDiskDropsOverCap(t *testing.T) {
 	}
 }
 
-func TestAccessLogBufferCap(t *testing.T) {
+func TestBufferCap(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "mirrorlist.log")
 	const lineLen = len("IP: 192.0.2.1; DATE: 2026-03-01; COUNTRY: DE; REPO: r; ARCH: a\n")
-	l := openTestLog(t, AccessLogConfig{Path: path, MaxBuffer: 4 * lineLen})
+	l := openTestLog(t, Config{Path: path, MaxBuffer: 4 * lineLen})
 	addr := netip.MustParseAddr("192.0.2.1")
 	for range 10 {
 		l.Log(addr, logDay, "DE", "r", "a")
@@ -267,12 +267,12 @@ func TestAccessLogBufferCap(t *testing.T) {
 	}
 }
 
-// TestAccessLogReopenAfterRename is logrotate's sequence: rename the file,
+// TestReopenAfterRename is logrotate's sequence: rename the file,
 // then SIGHUP, which reopens the path as a new file.
-func TestAccessLogReopenAfterRename(t *testing.T) {
+func TestReopenAfterRename(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "mirrorlist.log")
-	l := openTestLog(t, AccessLogConfig{Path: path})
+	l := openTestLog(t, Config{Path: path})
 	addr := netip.MustParseAddr("192.0.2.1")
 	l.Log(addr, logDay, "DE", "before", "a")
 	l.Flush()
@@ -297,12 +297,12 @@ func TestAccessLogReopenAfterRename(t *testing.T) {
 	}
 }
 
-func TestAccessLogReopenFailure(t *testing.T) {
+func TestReopenFailure(t *testing.T) {
 	file := &flakyFile{}
 	var mu sync.Mutex
 	openErr := error(nil)
 	logger, logs := observed()
-	l := openTestLog(t, AccessLogConfig{
+	l := openTestLog(t, Config{
 		Logger: logger,
 		Open: func(string) (io.WriteCloser, error) {
 			mu.Lock()
@@ -337,8 +337,8 @@ func TestAccessLogReopenFailure(t *testing.T) {
 	}
 }
 
-func TestAccessLogAfterClose(t *testing.T) {
-	l := openTestLog(t, AccessLogConfig{})
+func TestAfterClose(t *testing.T) {
+	l := openTestLog(t, Config{})
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -354,18 +354,18 @@ func TestAccessLogAfterClose(t *testing.T) {
 	}
 }
 
-func TestAccessLogNil(t *testing.T) {
-	var l *AccessLog
+func TestNil(t *testing.T) {
+	var l *Writer
 	l.Log(netip.MustParseAddr("192.0.2.1"), logDay, "DE", "r", "a")
 	l.Flush()
 	if l.Reopen() != nil || l.Close() != nil || l.Written() != 0 || l.Dropped() != 0 || l.WriteErrors() != 0 {
-		t.Error("a nil AccessLog is not inert")
+		t.Error("a nil Writer is not inert")
 	}
 }
 
-func TestOpenAccessLogError(t *testing.T) {
+func TestOpenError(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "missing-dir", "mirrorlist.log")
-	_, err := OpenAccessLog(AccessLogConfig{Path: path})
+	_, err := Open(Config{Path: path})
 	if err == nil || !strings.Contains(err.Error(), path) {
 		t.Errorf("error %v does not name %s", err, path)
 	}
