@@ -222,7 +222,7 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, snap *snapshot.
 	if ce := h.logger.Check(zap.DebugLevel, "request"); ce != nil {
 		ce.Write(zap.String("method", r.Method), zap.String("uri", r.RequestURI),
 			zap.Stringer("client", req.Client), zap.Int("status", a.Status),
-			zap.String("found_via", a.FoundVia), zap.String("country", a.ClientCountry),
+			zap.Stringer("found_via", a.FoundVia), zap.String("country", a.ClientCountry),
 			zap.Int("mirrors", len(a.Mirrors)))
 	}
 	return h.write(w, r, snap, req.Kind, a, now)

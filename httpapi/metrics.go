@@ -62,21 +62,6 @@ func codeIndex(status int) int {
 	return len(statusCodes)
 }
 
-// The found-via label values, in resolve's vocabulary; "none" counts
-// answers whose selection found nothing to report.
-var foundViaNames = [...]string{"netblocks", "asn", "country", "geoip", "continent", "global", "none"}
-
-const viaNone = len(foundViaNames) - 1
-
-func foundViaIndex(via string) int {
-	for i, name := range foundViaNames[:viaNone] {
-		if name == via {
-			return i
-		}
-	}
-	return viaNone
-}
-
 // The reload result label values.
 const (
 	reloadOK = iota
@@ -114,7 +99,7 @@ type MetricsConfig struct {
 type Metrics struct {
 	requests [numRequestKinds][numCodes]prometheus.Counter
 	duration [numRequestKinds]prometheus.Observer
-	foundVia [len(foundViaNames)]prometheus.Counter
+	foundVia [resolve.FoundVias]prometheus.Counter
 	hosts    prometheus.Observer
 
 	reloads         [numReloadResults]prometheus.Counter
@@ -187,8 +172,8 @@ func (m *Metrics) newRequestMetrics() []prometheus.Collector {
 		}
 		m.duration[k] = duration.WithLabelValues(kind)
 	}
-	for i, via := range foundViaNames {
-		m.foundVia[i] = foundVia.WithLabelValues(via)
+	for i := range m.foundVia {
+		m.foundVia[i] = foundVia.WithLabelValues(resolve.FoundVia(i).String())
 	}
 	m.hosts = hosts
 	return []prometheus.Collector{requests, duration, foundVia, hosts}
@@ -236,7 +221,7 @@ func (m *Metrics) observeAnswer(a *resolve.Answer) {
 	if m == nil || a.Form == resolve.Message {
 		return
 	}
-	m.foundVia[foundViaIndex(a.FoundVia)].Inc()
+	m.foundVia[a.FoundVia].Inc()
 	m.hosts.Observe(float64(len(a.Mirrors)))
 }
 

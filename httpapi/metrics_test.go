@@ -254,7 +254,7 @@ func TestMetricsAccessLog(t *testing.T) {
 // would be flaky under -race, where sync.Pool drops items at random.)
 func TestMetricsAllocs(t *testing.T) {
 	m := newMetricsRig(t, nil, nil).metrics
-	a := &resolve.Answer{Form: resolve.Text, FoundVia: "continent", Mirrors: make([]resolve.Mirror, 7)}
+	a := &resolve.Answer{Form: resolve.Text, FoundVia: resolve.ViaContinent, Mirrors: make([]resolve.Mirror, 7)}
 	n := testing.AllocsPerRun(100, func() {
 		m.observeAnswer(a)
 		m.observeRequest(kindMetalink, http.StatusOK, 42*time.Microsecond)

@@ -290,7 +290,7 @@ func TestLogAndFoundVia(t *testing.T) {
 		{"global", fedora41 + ipUnknown, 5, want{log: true, repo: "fedora-41", arch: "x86_64", cc: "N/A", foundVia: "global"}},
 		{"protocol= matching nothing: unfiltered hosts count", fedora41 + ipFR + "&protocol=gopher", 3, want{log: true, repo: "fedora-41", arch: "x86_64", cc: "FR", foundVia: "geoip"}},
 		{"protocol= matching nothing, below the minimum", fedora41 + ipFR + "&protocol=gopher", 5, want{log: true, repo: "fedora-41", arch: "x86_64", cc: "FR", foundVia: "geoip"}},
-		{"nothing", fedora41 + ipUnknown, 0, want{log: true, repo: "fedora-41", arch: "x86_64", cc: "N/A"}},
+		{"nothing", fedora41 + ipUnknown, 0, want{log: true, repo: "fedora-41", arch: "x86_64", cc: "N/A", foundVia: "none"}},
 		{"repo before redirect", "repo=epel-10&arch=x86_64" + ipFR, 5, want{log: true, repo: "epel-10", arch: "x86_64", cc: "FR", foundVia: "geoip"}},
 		{"arch after source rewrite", "repo=fedora-source-41&arch=x86_64" + ipFR, 5, want{log: true, repo: "fedora-source-41", arch: "source", cc: "FR", foundVia: "continent"}},
 		{"version", "repo=fedora&version=41&arch=x86_64" + ipFR, 5, want{log: true, repo: "fedora-41", arch: "x86_64", cc: "FR", foundVia: "geoip"}},
@@ -298,13 +298,13 @@ func TestLogAndFoundVia(t *testing.T) {
 		{"path with repo and arch: logged as given", "path=" + osDir + "&repo=fedora-source-41&arch=x86_64" + ipFR, 5,
 			want{log: true, repo: "fedora-source-41", arch: "x86_64", cc: "FR", foundVia: "geoip"}},
 		{"netblock country override", fedora41 + ipCAOver, 5, want{log: true, repo: "fedora-41", arch: "x86_64", cc: "US", foundVia: "geoip"}},
-		{"error: no log", "repo=updates-testing-f41&arch=x86_64" + ipFR, 5, want{}},
-		{"bad client: no log", fedora41, 5, want{}},
+		{"error: no log", "repo=updates-testing-f41&arch=x86_64" + ipFR, 5, want{foundVia: "none"}},
+		{"bad client: no log", fedora41, 5, want{foundVia: "none"}},
 	}
 	s := tinySnapshot(t, nil)
 	for _, c := range cases {
 		a := resolveQuery(s, Mirrorlist, c.query, c.minimum, 1)
-		got := want{log: a.Log, repo: a.LogRepo, arch: a.LogArch, cc: a.ClientCountry, foundVia: a.FoundVia}
+		got := want{log: a.Log, repo: a.LogRepo, arch: a.LogArch, cc: a.ClientCountry, foundVia: a.FoundVia.String()}
 		if got != c.want {
 			t.Errorf("%s: got %+v, want %+v", c.name, got, c.want)
 		}
@@ -455,8 +455,8 @@ func TestNetblockFirstHost(t *testing.T) {
 	})
 	// Host 10 is the first of every directory's ByHostId (fixtures/tiny.go).
 	a := resolveQuery(s, Mirrorlist, fedora41+ipDE, 5, 1)
-	if a.FoundVia != "netblocks" || len(a.Mirrors) == 0 || s.Mirrors().Host(a.Mirrors[0].Host).ID != fixtures.TinyHostDE1 {
-		t.Errorf("found via %q, mirrors %v: want host %d first, found via netblocks", a.FoundVia, a.Mirrors, fixtures.TinyHostDE1)
+	if a.FoundVia != ViaNetblocks || len(a.Mirrors) == 0 || s.Mirrors().Host(a.Mirrors[0].Host).ID != fixtures.TinyHostDE1 {
+		t.Errorf("found via %v, mirrors %v: want host %d first, found via netblocks", a.FoundVia, a.Mirrors, fixtures.TinyHostDE1)
 	}
 	if !strings.Contains(string(a.Header), "Using preferred netblock ") {
 		t.Errorf("header %q: no netblock", a.Header)

@@ -7,6 +7,7 @@ package resolve
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
@@ -47,6 +48,36 @@ type Request struct {
 	// then the "Cannot parse client IP address" error, at the point of the
 	// protocol where production gives it.
 	Client netip.Addr
+}
+
+// FoundVia is the step of the selection that found an answer's first
+// mirrors (docs/protocol.md section 5). The server's debug log and its
+// metrics report it by name.
+type FoundVia uint8
+
+// The found-via values, in the order of the steps.
+const (
+	ViaNone      FoundVia = iota // no step found a mirror, or no selection ran
+	ViaNetblocks                 // a host netblock containing the client
+	ViaASN                       // the client's ASN
+	ViaCountry                   // the countries the client asked for
+	ViaGeoIP                     // the client's country
+	ViaContinent                 // the client's continent
+	ViaGlobal                    // the directory's global list
+
+	// FoundVias is the number of values, for tables indexed by them.
+	FoundVias = iota
+)
+
+var foundViaNames = [FoundVias]string{"none", "netblocks", "asn", "country", "geoip", "continent", "global"}
+
+// String returns the step's name: "none", "netblocks", "asn", "country",
+// "geoip", "continent" or "global".
+func (v FoundVia) String() string {
+	if int(v) < len(foundViaNames) {
+		return foundViaNames[v]
+	}
+	return "FoundVia(" + strconv.Itoa(int(v)) + ")"
 }
 
 // Options are the server-wide settings of the selection.
@@ -102,7 +133,7 @@ type Answer struct {
 	Details  *snapshot.File // Form Document: the file's versions
 	Location string         // Form Redirect: the chosen URL
 
-	FoundVia      string // netblocks, asn, country, geoip, continent, global, or ""
+	FoundVia      FoundVia // the step that found the first mirrors
 	ClientCountry string // "N/A" when unknown
 
 	// Log is set when the request had repo and arch: an access-log line is

@@ -10,16 +10,6 @@ import (
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
 
-// The found-via values: which step found the answer's first mirrors.
-const (
-	viaNetblocks = "netblocks"
-	viaASN       = "asn"
-	viaCountry   = "country"
-	viaGeoIP     = "geoip"
-	viaContinent = "continent"
-	viaGlobal    = "global"
-)
-
 // scratch is the working memory of one Resolve call. It lives in the Answer
 // and keeps its capacity across calls, so a pooled Answer needs no new
 // memory for it once warmed up.
@@ -159,7 +149,7 @@ func (r *resolver) netblocks(client netip.Addr) {
 		return
 	}
 	r.a.Header = append(r.a.Header, "Using preferred netblock "...)
-	r.foundVia(viaNetblocks)
+	r.foundVia(ViaNetblocks)
 	slices.SortFunc(sc.hits, compareHits)
 	for _, hit := range sc.hits {
 		r.place(hit.host)
@@ -180,7 +170,7 @@ func (r *resolver) asn(client netip.Addr) {
 	r.a.Header = append(r.a.Header, "Using ASN "...)
 	r.a.Header = strconv.AppendUint(r.a.Header, uint64(asn), 10)
 	r.a.Header = append(r.a.Header, ' ')
-	r.foundVia(viaASN)
+	r.foundVia(ViaASN)
 	start := len(r.sc.order)
 	r.add(hosts, false)
 	shuffle(r.sc.order[start:], r.rng)
@@ -215,7 +205,7 @@ func (r *resolver) requestedCountries() {
 	}
 	if found > 0 {
 		r.onlyCountry = true
-		r.foundVia(viaCountry)
+		r.foundVia(ViaCountry)
 	}
 }
 
@@ -226,7 +216,7 @@ func (r *resolver) geoip() {
 		return
 	}
 	r.headerCountry(r.clientCountry)
-	r.foundVia(viaGeoIP)
+	r.foundVia(ViaGeoIP)
 	start := len(r.sc.order)
 	r.add(hosts, true)
 	r.weighted(start)
@@ -237,7 +227,7 @@ func (r *resolver) geoip() {
 func (r *resolver) continent() {
 	start := len(r.sc.order)
 	if r.neighbours(r.clientCountry) > 0 {
-		r.foundVia(viaContinent)
+		r.foundVia(ViaContinent)
 	}
 	r.weighted(start)
 }
@@ -274,8 +264,8 @@ func (r *resolver) global() {
 		return
 	}
 	r.headerCountry("global")
-	if r.a.FoundVia == "" || n == 0 {
-		r.a.FoundVia = viaGlobal
+	if r.a.FoundVia == ViaNone || n == 0 {
+		r.a.FoundVia = ViaGlobal
 	}
 	start := len(r.sc.order)
 	r.add(r.a.Dir.Global(), true)
@@ -356,8 +346,8 @@ func (r *resolver) headerCountry(cc string) {
 
 // foundVia records the step that found the first mirrors, unless an
 // earlier one did.
-func (r *resolver) foundVia(via string) {
-	if r.a.FoundVia == "" {
+func (r *resolver) foundVia(via FoundVia) {
+	if r.a.FoundVia == ViaNone {
 		r.a.FoundVia = via
 	}
 }
