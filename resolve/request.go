@@ -106,7 +106,7 @@ const (
 // answer order.
 type Mirror struct {
 	Host       snapshot.HostRef
-	URLs       []snapshot.URLRef // after protocol filtering; mirrorlist answers keep one
+	URLs       []snapshot.URLRef // after protocol filtering, in answer order (docs/protocol.md section 6)
 	Preference int               // metalink preference: 100, 99, ... never below 1
 	Private    bool              // not in the directory's Global list
 	Location   string            // the host's country, upper-case
@@ -134,7 +134,7 @@ type Answer struct {
 	Location string         // Form Redirect: the chosen URL
 
 	FoundVia      FoundVia // the step that found the first mirrors
-	ClientCountry string // "N/A" when unknown
+	ClientCountry string   // "N/A" when unknown
 
 	// Log is set when the request had repo and arch: an access-log line is
 	// due (docs/protocol.md section 8).
