@@ -112,6 +112,9 @@ func FuzzHandler(f *testing.F) {
 		{"GET", "/mirrorlist?path=" + os + "/..&ip=51.158.38.231", "", "127.0.0.1:1"},
 		{"GET", "/mirrorlist?path=" + os + "/%2e%2e&redirect", "", "127.0.0.1:1"},
 		{"GET", "/mirrorlist?path=" + os + "/x%0Aevil", "", "127.0.0.1:1"},
+		{"GET", "/x%2Fmetalink?repo=fedora-41&arch=x86_64", "", "127.0.0.1:1"},
+		{"GET", "/mirrorlist?repo=fedora-41&arch=x86_64", "X-Forwarded-For: \r\nX-Forwarded-For: 10.0.0.1\r\n", "127.0.0.1:1"},
+		{"GET", "/mirrorlist?repo=fedora-41=x&arch=x86_64&netblock&protocol=https,http", "", "127.0.0.1:1"},
 	} {
 		f.Add(seed.method, seed.target, seed.headers, seed.remote)
 	}
@@ -174,10 +177,10 @@ func newAnswerChecker(s *snapshot.Snapshot, maxQuery int) *answerChecker {
 // one that docs/protocol.md (deviations included) allows
 // for that request, given that a snapshot is loaded.
 func (c *answerChecker) problem(req *http.Request, code int, hdr http.Header, body []byte) string {
-	if req.URL.Path == ReadyPath {
+	if rawPath(req.URL) == ReadyPath {
 		return readyProblem(req, code, body)
 	}
-	kind, ok := kindOf(req.URL.Path)
+	kind, ok := kindOf(rawPath(req.URL))
 	switch {
 	case !ok:
 		return expectPlain(req, code, body, http.StatusNotFound, notFoundBody)
