@@ -14,7 +14,7 @@
 # (do-nothing servers answering bodies of the server's mean size: what the
 # HTTP stack and the loopback manage on this machine), one writing as a
 # plain net/http handler does, the other with the server's gathered writes
-# (headers and body in one system call, httpapi.GatherListener). The table
+# (headers and body in one system call, httpapi/gather). The table
 # gives medians, so that a neighbour's burst on a shared machine skews one
 # round, not the ratio. Two ratios are given: of throughputs, and of CPU time per
 # request (user + system, from /proc). When the ceiling does not keep its

@@ -7,8 +7,8 @@ import (
 	"strings"
 )
 
-// clientAddr picks the client address of a request (protocol.md section
-// 3.4): a non-empty ip= value; else the last element of X-Forwarded-For,
+// clientAddr picks the client address of a request (docs/protocol.md,
+// "Client address"): a non-empty ip= value; else the last element of X-Forwarded-For,
 // the one the trusted front end added, if the connection's peer may set
 // it; else the connection's remote address. The zero Addr means the chosen
 // text does not parse, which resolve turns into the "Cannot parse client
@@ -47,18 +47,19 @@ func (t trustedProxies) trusts(peer netip.Addr) bool {
 }
 
 // lastForwardedFor returns the last element of the last X-Forwarded-For
-// header line. Deviation (as the protocol allows): elements are split on ','
-// and trimmed of spaces, where the old server split only on ", ". A header
-// that is blank is treated as absent.
+// header line. Two deviations from production (docs/protocol.md): elements
+// are split on ',' and trimmed of spaces, where production splits only on
+// ", "; and the last line counts, where production reads the first, since
+// a front end that adds a line of its own (HAProxy's option forwardfor)
+// adds it after any the client sent. A header that is present but blank
+// gives "", which does not parse: the request is answered "Cannot parse
+// client IP address", as production answers it.
 func lastForwardedFor(header http.Header) (string, bool) {
 	lines := header["X-Forwarded-For"]
 	if len(lines) == 0 {
 		return "", false
 	}
 	line := lines[len(lines)-1]
-	if strings.TrimSpace(line) == "" {
-		return "", false
-	}
 	if i := strings.LastIndexByte(line, ','); i >= 0 {
 		line = line[i+1:]
 	}
@@ -66,20 +67,26 @@ func lastForwardedFor(header http.Header) (string, bool) {
 }
 
 // parseRemote parses http.Request.RemoteAddr, "host:port" or
-// "[v6host]:port", and accepts a bare address as well.
+// "[v6host]:port", and accepts a bare address as well. The zone of a
+// link-local peer is dropped, as production's socket address has none.
 func parseRemote(remote string) netip.Addr {
 	if ap, err := netip.ParseAddrPort(remote); err == nil {
 		return normalize(ap.Addr())
 	}
-	return parseAddr(remote)
+	if a, err := netip.ParseAddr(remote); err == nil {
+		return normalize(a)
+	}
+	return netip.Addr{}
 }
 
-// parseAddr parses an IPv4 or IPv6 address. An IPv6 zone is dropped and an
-// IPv4-mapped IPv6 address becomes the IPv4 address, so that the access log
-// and every lookup see one spelling of each client.
+// parseAddr parses the text of ip= or X-Forwarded-For: an IPv4 or IPv6
+// address without a zone (production refuses "fe80::1%eth0" too, and no
+// client on the Internet has one). An IPv4-mapped IPv6 address becomes the
+// IPv4 address, so that the access log and every lookup see one spelling
+// of each client (a deviation, docs/protocol.md).
 func parseAddr(s string) netip.Addr {
 	a, err := netip.ParseAddr(s)
-	if err != nil {
+	if err != nil || a.Zone() != "" {
 		return netip.Addr{}
 	}
 	return normalize(a)

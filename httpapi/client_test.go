@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/mirrorlist-go/mirrorlist-server/fixtures"
+	"github.com/mirrorlist-go/mirrorlist-server/httpapi/accesslog"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
 
@@ -28,7 +29,7 @@ func TestClientAddr(t *testing.T) {
 		{name: "remote unparsable", remote: "@", want: ""},
 		{name: "ip wins", ip: "198.51.100.1", xff: []string{"203.0.113.1"}, remote: "192.0.2.1:1", want: "198.51.100.1"},
 		{name: "ip IPv6", ip: "2001:db8::1", remote: "192.0.2.1:1", want: "2001:db8::1"},
-		{name: "ip with zone", ip: "fe80::1%eth0", remote: "192.0.2.1:1", want: "fe80::1"},
+		{name: "ip with zone is refused", ip: "fe80::1%eth0", remote: "192.0.2.1:1", want: ""},
 		{name: "ip IPv4-mapped", ip: "::ffff:198.51.100.2", want: "198.51.100.2"},
 		{name: "ip unparsable", ip: "not-an-address", remote: "192.0.2.1:1", want: ""},
 		{name: "ip with port is unparsable", ip: "198.51.100.1:80", remote: "192.0.2.1:1", want: ""},
@@ -36,11 +37,13 @@ func TestClientAddr(t *testing.T) {
 		{name: "xff several entries", xff: []string{"10.0.0.1, 10.0.0.2, 203.0.113.6"}, remote: "192.0.2.1:1", want: "203.0.113.6"},
 		{name: "xff no spaces", xff: []string{"10.0.0.1,203.0.113.7"}, want: "203.0.113.7"},
 		{name: "xff odd spacing", xff: []string{"10.0.0.1 ,  203.0.113.8  "}, want: "203.0.113.8"},
-		{name: "xff several header lines", xff: []string{"10.0.0.1", "10.0.0.2, 203.0.113.9"}, want: "203.0.113.9"},
+		{name: "xff several header lines: the last", xff: []string{"10.0.0.1", "10.0.0.2, 203.0.113.9"}, want: "203.0.113.9"},
 		{name: "xff IPv6", xff: []string{"10.0.0.1, 2001:db8::9"}, want: "2001:db8::9"},
 		{name: "xff unparsable last", xff: []string{"203.0.113.1, unknown"}, remote: "192.0.2.1:1", want: ""},
 		{name: "xff trailing comma", xff: []string{"203.0.113.1,"}, remote: "192.0.2.1:1", want: ""},
-		{name: "xff blank falls back", xff: []string{"  "}, remote: "192.0.2.1:1", want: "192.0.2.1"},
+		{name: "xff blank is unparsable", xff: []string{"  "}, remote: "192.0.2.1:1", want: ""},
+		{name: "xff empty is unparsable", xff: []string{""}, remote: "192.0.2.1:1", want: ""},
+		{name: "xff with zone is refused", xff: []string{"fe80::1%eth0"}, remote: "192.0.2.1:1", want: ""},
 		{name: "empty ip falls back", ip: "", xff: []string{"203.0.113.2"}, want: "203.0.113.2"},
 	}
 	for _, tt := range tests {
@@ -147,7 +150,7 @@ func TestHandlerTrustedProxies(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var lines strings.Builder
-			log, err := OpenAccessLog(AccessLogConfig{Path: "mem", Open: func(string) (io.WriteCloser, error) { return nopCloser{&lines}, nil }})
+			log, err := accesslog.Open(accesslog.Config{Path: "mem", Open: func(string) (io.WriteCloser, error) { return nopCloser{&lines}, nil }})
 			if err != nil {
 				t.Fatal(err)
 			}

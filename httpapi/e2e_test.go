@@ -1,20 +1,26 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"golang.org/x/tools/txtar"
+
 	"github.com/mirrorlist-go/mirrorlist-server/fixtures"
+	"github.com/mirrorlist-go/mirrorlist-server/httpapi/accesslog"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
 
@@ -32,39 +38,38 @@ func tinySnapshot(t testing.TB) *snapshot.Snapshot {
 	return s
 }
 
+// hourly is a flush interval that never fires during a test: the test
+// flushes the access log itself.
+const hourly = time.Hour
+
 // seeded gives every request the same fresh random source, so that each
 // answer is reproducible whatever the order of the requests.
 func seeded() *rand.Rand { return rand.New(rand.NewPCG(1, 2)) }
 
-// dumpResponse renders what a client sees of a response: the status, the
-// headers the protocol fixes, and the body.
-func dumpResponse(t *testing.T, resp *http.Response) []byte {
-	t.Helper()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out strings.Builder
-	out.WriteString("HTTP " + strconv.Itoa(resp.StatusCode) + "\n")
-	for _, k := range []string{"Content-Type", "Content-Length", "Location"} {
-		if v := resp.Header.Get(k); v != "" {
-			out.WriteString(k + ": " + v + "\n")
-		}
-	}
-	out.WriteString("\n")
-	out.Write(b)
-	return []byte(out.String())
-}
-
-// TestEndToEnd sends requests to a loopback server over the tiny set and
-// compares each answer, status and headers included, with a golden file
-// under testdata/e2e/. The random source is seeded, so the files pin the
-// selection and shuffle of package resolve as well as this package's
-// bytes: a deliberate change in resolve's drawing means rerunning with
-// -update and reviewing the diff.
+// TestEndToEnd replays the requests of testdata/e2e/*.txtar against a
+// loopback server over the tiny set and compares what a client sees with
+// the rest of each file. A file holds, after an optional comment saying
+// what it pins:
+//
+//	-- request --     the request line ("GET /mirrorlist?..."), then header lines
+//	-- response --    "HTTP <status>", then every response header but Date, sorted
+//	-- body --        the body; absent when empty. A final newline is added
+//	                  when the body has none (Content-Length tells)
+//	-- access.log --  the access-log lines the request wrote; absent when none
+//
+// The connection comes from 127.0.0.1, so a request without ip= or
+// X-Forwarded-For is answered for that address. The random source is
+// seeded per request, so the files pin the selection and shuffle of
+// package resolve as well as this package's bytes: a deliberate change in
+// resolve's drawing means rerunning with -update (which rewrites every
+// section but the comment and the request) and reviewing the diff.
 func TestEndToEnd(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "e2e", "*.txtar"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no golden files: %v", err)
+	}
 	logPath := filepath.Join(t.TempDir(), "access.log")
-	accessLog, err := OpenAccessLog(AccessLogConfig{Path: logPath, FlushInterval: hourly})
+	accessLog, err := accesslog.Open(accesslog.Config{Path: logPath, FlushInterval: hourly})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,81 +77,122 @@ func TestEndToEnd(t *testing.T) {
 	holder := new(snapshot.Holder)
 	holder.Store(tinySnapshot(t))
 	srv := httptest.NewServer(New(Config{
-		Holder: holder, Minimum: 5, AccessLog: accessLog,
+		Holder: holder, Minimum: 5, AccessLog: accessLog, MaxQueryBytes: 8192,
 		Now: func() time.Time { return answerTime }, Rand: seeded,
 	}))
 	defer srv.Close()
 	client := noRedirectClient()
-
-	const (
-		fedora  = "repo=fedora-41&arch=x86_64"
-		updates = "repo=updates-released-f41&arch=x86_64"
-	)
-	tests := []struct {
-		name   string
-		method string
-		target string
-		xff    string
-	}{
-		{"mirrorlist_de", "GET", "/mirrorlist?" + fedora + "&ip=" + fixtures.TinyAddrDE, ""},
-		{"mirrorlist_de_ipv6", "GET", "/mirrorlist?" + fedora + "&ip=" + fixtures.TinyAddrDE6, ""},
-		{"mirrorlist_de_mapped", "GET", "/mirrorlist?" + fedora + "&ip=" + fixtures.TinyAddrDEMapped, ""},
-		{"mirrorlist_netblock", "GET", "/mirrorlist?" + fedora + "&ip=" + fixtures.TinyAddrDENetblock, ""},
-		{"mirrorlist_netblock_off", "GET", "/mirrorlist?" + fedora + "&netblock=0&ip=" + fixtures.TinyAddrDENetblock, ""},
-		{"mirrorlist_asn", "GET", "/mirrorlist?" + fedora + "&ip=" + fixtures.TinyAddrUSASN, ""},
-		{"mirrorlist_country", "GET", "/mirrorlist?" + fedora + "&country=fr&ip=" + fixtures.TinyAddrUS, ""},
-		{"mirrorlist_cc", "GET", "/mirrorlist?" + fedora + "&cc=FR&ip=" + fixtures.TinyAddrUS, ""},
-		{"mirrorlist_global", "GET", "/mirrorlist?" + fedora + "&country=global&ip=" + fixtures.TinyAddrUnknown, ""},
-		{"mirrorlist_protocol", "GET", "/mirrorlist?" + fedora + "&protocol=rsync&ip=" + fixtures.TinyAddrDE, ""},
-		{"mirrorlist_time", "GET", "/mirrorlist?" + fedora + "&time&ip=" + fixtures.TinyAddrCA, ""},
-		{"mirrorlist_xff", "GET", "/mirrorlist?" + updates, "10.0.0.1, " + fixtures.TinyAddrFR},
-		{"mirrorlist_source", "GET", "/mirrorlist?repo=fedora-source-41&arch=x86_64&ip=" + fixtures.TinyAddrDE, ""},
-		{"mirrorlist_repo_redirect", "GET", "/mirrorlist?repo=epel-10&arch=x86_64&ip=" + fixtures.TinyAddrDE, ""},
-		{"mirrorlist_disabled", "GET", "/mirrorlist?repo=updates-testing-f41&arch=x86_64&ip=" + fixtures.TinyAddrDE, ""},
-		{"mirrorlist_invalid_repo", "GET", "/mirrorlist?repo=nope&arch=x86_64&ip=" + fixtures.TinyAddrDE, ""},
-		{"mirrorlist_no_params", "GET", "/mirrorlist?countme=1", ""},
-		{"mirrorlist_path_dir", "GET", "/mirrorlist?path=%2F" + fixtures.TinyDirEPEL + "%2F%2F&ip=" + fixtures.TinyAddrCA, ""},
-		{"mirrorlist_path_file", "GET", "/pub/mirrorlist?path=" + fixtures.TinyDirOS + "/a+b%2B1.0.rpm&ip=" + fixtures.TinyAddrDE, ""},
-		{"mirrorlist_invalid_path", "GET", "/mirrorlist?path=no/such/dir/file&ip=" + fixtures.TinyAddrDE, ""},
-		{"mirrorlist_bad_ip", "GET", "/mirrorlist?" + fedora + "&ip=not-an-ip", ""},
-		{"mirrorlist_bad_escape", "GET", "/mirrorlist?repo=%G0&arch=x86_64", ""},
-		{"redirect", "GET", "/mirrorlist?" + fedora + "&redirect=1&ip=" + fixtures.TinyAddrDE, ""},
-		{"redirect_head", "HEAD", "/mirrorlist?" + fedora + "&redirect=1&ip=" + fixtures.TinyAddrDE, ""},
-		{"metalink_updates", "GET", "/metalink?" + updates + "&ip=" + fixtures.TinyAddrDEPrivate, ""},
-		{"metalink_source", "GET", "/metalink?repo=fedora-source-41&arch=source&ip=" + fixtures.TinyAddrUS, ""},
-		{"metalink_path", "GET", "/metalink?path=" + fixtures.TinyDirOSRepodata + "/repomd.xml&ip=" + fixtures.TinyAddrCA, ""},
-		{"metalink_no_details", "GET", "/metalink?path=" + fixtures.TinyDirEPELRepodata + "/" + fixtures.TinyFileNoDetails + "&ip=" + fixtures.TinyAddrDE, ""},
-		{"metalink_not_found", "GET", "/metalink?path=" + fixtures.TinyDirOSRepodata + "/nothing.xml&ip=" + fixtures.TinyAddrDE, ""},
-		{"metalink_no_params", "GET", "/metalink", ""},
-		{"metalink_head", "HEAD", "/metalink?" + updates + "&ip=" + fixtures.TinyAddrDEPrivate, ""},
-		{"not_found", "GET", "/repomd.xml", ""},
-		{"method", "POST", "/metalink?" + updates, ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			req, err := http.NewRequest(tt.method, srv.URL+tt.target, nil)
+	var logged int64 // bytes of the access log already attributed
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
+			ar, err := txtar.ParseFile(file)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tt.xff != "" {
-				req.Header.Set("X-Forwarded-For", tt.xff)
-			}
+			req := e2eRequest(t, srv.URL, section(ar, "request"))
 			resp, err := client.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer resp.Body.Close()
-			golden(t, filepath.Join("e2e", tt.name+".txt"), dumpResponse(t, resp))
+			got := dumpResponse(t, resp)
+			accessLog.Flush()
+			if lines := readFrom(t, logPath, &logged); len(lines) > 0 {
+				got = append(got, txtar.File{Name: "access.log", Data: lines})
+			}
+			compareSections(t, file, ar, got)
 		})
 	}
-	if err := accessLog.Close(); err != nil {
-		t.Fatal(err)
+}
+
+// e2eRequest builds the request of a golden file's request section.
+func e2eRequest(t *testing.T, base string, text []byte) *http.Request {
+	t.Helper()
+	lines := strings.Split(strings.TrimSuffix(string(text), "\n"), "\n")
+	method, target, ok := strings.Cut(lines[0], " ")
+	if !ok {
+		t.Fatalf("request line %q: want METHOD TARGET", lines[0])
 	}
-	got, err := os.ReadFile(logPath)
+	req, err := http.NewRequest(method, base+target, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, filepath.Join("e2e", "access.log"), got)
+	for _, l := range lines[1:] {
+		k, v, ok := strings.Cut(l, ":")
+		if !ok {
+			t.Fatalf("header line %q: want Key: value", l)
+		}
+		req.Header.Add(k, strings.TrimPrefix(v, " "))
+	}
+	return req
+}
+
+// dumpResponse renders what a client sees of a response as the sections
+// "response" and, unless the body is empty, "body".
+func dumpResponse(t *testing.T, resp *http.Response) []txtar.File {
+	t.Helper()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var head strings.Builder
+	head.WriteString("HTTP " + strconv.Itoa(resp.StatusCode) + "\n")
+	for _, k := range slices.Sorted(maps.Keys(resp.Header)) {
+		if k == "Date" {
+			continue
+		}
+		for _, v := range resp.Header[k] {
+			head.WriteString(k + ": " + v + "\n")
+		}
+	}
+	out := []txtar.File{{Name: "response", Data: []byte(head.String())}}
+	if len(b) > 0 {
+		if b[len(b)-1] != '\n' {
+			b = append(b, '\n')
+		}
+		out = append(out, txtar.File{Name: "body", Data: b})
+	}
+	return out
+}
+
+// readFrom returns what the file at path holds past *offset, and moves
+// *offset to its end.
+func readFrom(t *testing.T, path string, offset *int64) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = b[*offset:]
+	*offset += int64(len(b))
+	return b
+}
+
+// section returns the data of the named file of ar, nil when it has none.
+func section(ar *txtar.Archive, name string) []byte {
+	for _, f := range ar.Files {
+		if f.Name == name {
+			return f.Data
+		}
+	}
+	return nil
+}
+
+// compareSections compares got with the sections of ar after the request,
+// or with -update rewrites them.
+func compareSections(t *testing.T, file string, ar *txtar.Archive, got []txtar.File) {
+	t.Helper()
+	want := &txtar.Archive{Comment: ar.Comment, Files: []txtar.File{{Name: "request", Data: section(ar, "request")}}}
+	want.Files = append(want.Files, got...)
+	if *update {
+		if err := os.WriteFile(file, txtar.Format(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if g, w := txtar.Format(want), txtar.Format(ar); !bytes.Equal(g, w) {
+		t.Errorf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", file, g, w)
+	}
 }
 
 // noRedirectClient returns a client that shows a 302 instead of following
@@ -177,7 +223,7 @@ func TestConcurrent(t *testing.T) {
 	s := tinySnapshot(t)
 	holder := new(snapshot.Holder)
 	holder.Store(s)
-	accessLog, err := OpenAccessLog(AccessLogConfig{Path: filepath.Join(t.TempDir(), "access.log")})
+	accessLog, err := accesslog.Open(accesslog.Config{Path: filepath.Join(t.TempDir(), "access.log")})
 	if err != nil {
 		t.Fatal(err)
 	}

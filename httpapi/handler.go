@@ -1,10 +1,11 @@
 // Package httpapi is the HTTP face of the mirrorlist server: it routes
-// requests, parses their queries and client addresses, asks package resolve
-// for the answer and writes it byte for byte as protocol.md section 7
-// describes, and it keeps the statistics access log of section 8. It also
-// answers the health endpoints (/readyz on the main port; /healthz, /readyz,
-// /metrics and the reload hook on the admin listener, see NewAdmin) and
-// keeps the Prometheus metrics of the requests, answers and reloads.
+// requests, has package resolve parse their queries and choose the answer,
+// picks the client address, and writes the answer byte for byte as
+// docs/protocol.md section 7 describes, with a line in the access log
+// (package accesslog) and each answer in one write (package gather). It
+// also answers the health endpoints (/readyz on the main port; /healthz,
+// /readyz, /metrics and the reload hook on the admin listener, see
+// NewAdmin) and keeps the Prometheus metrics of the requests and answers.
 //
 // The request path is built to allocate little: the query is scanned in
 // place instead of into a map, answers, buffers and random sources are
@@ -15,6 +16,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +24,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/mirrorlist-go/mirrorlist-server/httpapi/accesslog"
+	"github.com/mirrorlist-go/mirrorlist-server/httpapi/gather"
 	"github.com/mirrorlist-go/mirrorlist-server/resolve"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
@@ -46,7 +50,7 @@ type Config struct {
 	// added.
 	Minimum int
 	// AccessLog receives a line per repo/arch request; nil logs nothing.
-	AccessLog *AccessLog
+	AccessLog *accesslog.Writer
 	// Logger gets one debug line per request; nil discards.
 	Logger *zap.Logger
 	// Now gives the answer time (metalink pubdate, access-log date); nil
@@ -77,7 +81,7 @@ type Config struct {
 type Handler struct {
 	holder   *snapshot.Holder
 	opts     resolve.Options
-	log      *AccessLog
+	log      *accesslog.Writer
 	logger   *zap.Logger
 	now      func() time.Time
 	newRand  func() *rand.Rand // nil: use rngs
@@ -120,8 +124,8 @@ func New(cfg Config) *Handler {
 	return h
 }
 
-// kindOf routes a request path by its suffix; ok is false for any path
-// that is neither a mirrorlist nor a metalink.
+// kindOf routes a request path, as sent (see rawPath), by its suffix; ok
+// is false for any path that is neither a mirrorlist nor a metalink.
 func kindOf(path string) (kind resolve.Kind, ok bool) {
 	switch {
 	case strings.HasSuffix(path, "/mirrorlist"):
@@ -132,13 +136,24 @@ func kindOf(path string) (kind resolve.Kind, ok bool) {
 	return 0, false
 }
 
+// rawPath returns the request's path as the client sent it, still
+// percent-encoded: production routes on that form, so "/x%2Fmetalink" is
+// no metalink request. net/url keeps RawPath only when it differs from the
+// canonical encoding of the decoded Path, so either is the path as sent.
+func rawPath(u *url.URL) string {
+	if u.RawPath != "" {
+		return u.RawPath
+	}
+	return u.Path
+}
+
 // ServeHTTP implements http.Handler.
 //
 // /readyz is answered first, and is not counted in the metrics: health
 // checks every few seconds would drown the traffic. Every other request is
 // counted by kind and status, and timed, when the handler has Metrics.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == ReadyPath {
+	if rawPath(r.URL) == ReadyPath {
 		h.ready.ServeHTTP(w, r)
 		return
 	}
@@ -163,12 +178,12 @@ func (h *Handler) answerTime(start time.Time) time.Time {
 // the metrics.
 //
 // A path that is neither kind gets 404 whatever the method; a known path
-// with a method other than GET or HEAD gets 405 (a Deviation: the old
-// server answered every method as GET), and a query longer than the cap a
+// with a method other than GET or HEAD gets 405 (a deviation: production
+// answers every method as GET), and a query longer than the cap a
 // plain 414. HEAD answers carry the headers of the GET answer,
 // Content-Length included, and no body.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, now time.Time) (requestKind, int) {
-	kind, ok := kindOf(r.URL.Path)
+	kind, ok := kindOf(rawPath(r.URL))
 	if !ok {
 		return kindOther, h.writePlain(w, r, http.StatusNotFound, notFoundBody)
 	}
@@ -185,7 +200,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, now time.Time) (
 		return rk, h.writeError(w, r, kind, http.StatusServiceUnavailable, unavailableBody, now)
 	}
 	req := resolve.Request{Kind: kind}
-	ip, err := parseQuery(r.URL.RawQuery, &req)
+	ip, err := resolve.ParseQuery(r.URL.RawQuery, &req)
 	if err != nil {
 		return rk, h.writeError(w, r, kind, http.StatusBadRequest, err.Error(), now)
 	}
@@ -207,7 +222,7 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, snap *snapshot.
 	if ce := h.logger.Check(zap.DebugLevel, "request"); ce != nil {
 		ce.Write(zap.String("method", r.Method), zap.String("uri", r.RequestURI),
 			zap.Stringer("client", req.Client), zap.Int("status", a.Status),
-			zap.String("found_via", a.FoundVia), zap.String("country", a.ClientCountry),
+			zap.Stringer("found_via", a.FoundVia), zap.String("country", a.ClientCountry),
 			zap.Int("mirrors", len(a.Mirrors)))
 	}
 	return h.write(w, r, snap, req.Kind, a, now)
@@ -256,7 +271,8 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, snap *snapshot.S
 }
 
 // writeRedirect answers a mirrorlist request with redirect: 302 to the
-// chosen URL, or 404 when there is none; the body is empty either way.
+// chosen URL, or 404 when there is none; the body is empty either way,
+// and the content type text/plain, as production sends it.
 func (h *Handler) writeRedirect(w http.ResponseWriter, r *http.Request, location string) int {
 	status := http.StatusFound
 	if location == "" {
@@ -264,7 +280,7 @@ func (h *Handler) writeRedirect(w http.ResponseWriter, r *http.Request, location
 	} else {
 		w.Header().Set("Location", location)
 	}
-	return h.send(w, r, status, "", nil)
+	return h.send(w, r, status, contentTypeText, nil)
 }
 
 // writeError answers an error in the form of the request's kind: a
@@ -303,7 +319,7 @@ func (h *Handler) send(w http.ResponseWriter, r *http.Request, status int, conte
 	}
 	// A failed write means the client went away; there is no one left
 	// to tell.
-	WriteBody(w, r, body)
+	gather.WriteBody(w, r, body)
 	return status
 }
 

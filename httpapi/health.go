@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/mirrorlist-go/mirrorlist-server/httpapi/accesslog"
 	"github.com/mirrorlist-go/mirrorlist-server/reload"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
@@ -99,7 +100,7 @@ func (rd *Readiness) appendFailure(b []byte, st reload.Status) []byte {
 	b = st.LastErrorTime.UTC().AppendFormat(b, timeLayout)
 	if rd.cfg.Verbose && st.LastError != "" {
 		b = append(b, ": "...)
-		b = appendLogValue(b, st.LastError) // one line, whatever the error holds
+		b = accesslog.AppendValue(b, st.LastError) // one line, whatever the error holds
 	}
 	return b
 }

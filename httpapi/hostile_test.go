@@ -1,51 +1,11 @@
 package httpapi
 
 import (
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-
-	"github.com/mirrorlist-go/mirrorlist-server/resolve"
 )
-
-// TestQueryControlCharacters checks that a value holding a control
-// character is refused with a *QueryError naming the key. FuzzHandler
-// found that protocol=%0A<url> put a URL line of the client's choosing in
-// front of the mirrors of a 200 mirrorlist (the header echoes protocol=),
-// and that path=<dir>/%01 broke the XML of the metalink failure document.
-func TestQueryControlCharacters(t *testing.T) {
-	tests := []struct {
-		query string
-		key   string
-		c     byte
-	}{
-		{"repo=fedora-41&arch=x86_64&protocol=%0Ahttp://evil.example/", "protocol", '\n'},
-		{"path=pub/fedora/x%0D%0Ay", "path", '\r'},
-		{"repo=a%00b&arch=x86_64", "repo", 0},
-		{"repo=a&arch=x86%7F64", "arch", 0x7f},
-		{"country=D%09E", "country", '\t'},
-		{"cc=%1b[31m", "cc", 0x1b},
-		{"ip=192.0.2.1%0A", "ip", '\n'},
-		{"version=\x01", "version", 1}, // raw: net/http refuses it, parseQuery too
-		{"netblock=%00", "netblock", 0},
-	}
-	for _, tt := range tests {
-		var req resolve.Request
-		_, err := parseQuery(tt.query, &req)
-		var qe *QueryError
-		var ce ControlError
-		if !errors.As(err, &qe) || qe.Key != tt.key || !errors.As(err, &ce) || byte(ce) != tt.c {
-			t.Errorf("parseQuery(%q) = %v, want a *QueryError for %s= with ControlError(%#x)", tt.query, err, tt.key, tt.c)
-		}
-	}
-	// Bytes that are not control characters are values like any other.
-	var req resolve.Request
-	if _, err := parseQuery("path=caf%C3%A9+%ff%20x&protocol=https", &req); err != nil || req.Path != "café+\xff x" {
-		t.Errorf("parseQuery: %q, %v", req.Path, err)
-	}
-}
 
 // TestHostileQueriesAnswers sends the queries of TestQueryControlCharacters
 // and others through the handler over the small fixture set and checks

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mirrorlist-go/mirrorlist-server/httpapi/accesslog"
 	"github.com/mirrorlist-go/mirrorlist-server/reload"
 	"github.com/mirrorlist-go/mirrorlist-server/resolve"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
@@ -61,21 +62,6 @@ func codeIndex(status int) int {
 	return len(statusCodes)
 }
 
-// The found-via label values, in resolve's vocabulary; "none" counts
-// answers whose selection found nothing to report.
-var foundViaNames = [...]string{"netblocks", "asn", "country", "geoip", "continent", "global", "none"}
-
-const viaNone = len(foundViaNames) - 1
-
-func foundViaIndex(via string) int {
-	for i, name := range foundViaNames[:viaNone] {
-		if name == via {
-			return i
-		}
-	}
-	return viaNone
-}
-
 // The reload result label values.
 const (
 	reloadOK = iota
@@ -101,7 +87,7 @@ type MetricsConfig struct {
 	// leaves the snapshot metrics out.
 	Holder *snapshot.Holder
 	// AccessLog gives the access-log counters. Nil leaves them out.
-	AccessLog *AccessLog
+	AccessLog *accesslog.Writer
 	// Now is the clock of the snapshot age; nil means time.Now.
 	Now func() time.Time
 }
@@ -113,7 +99,7 @@ type MetricsConfig struct {
 type Metrics struct {
 	requests [numRequestKinds][numCodes]prometheus.Counter
 	duration [numRequestKinds]prometheus.Observer
-	foundVia [len(foundViaNames)]prometheus.Counter
+	foundVia [resolve.FoundVias]prometheus.Counter
 	hosts    prometheus.Observer
 
 	reloads         [numReloadResults]prometheus.Counter
@@ -144,7 +130,7 @@ func NewMetrics(reg prometheus.Registerer, cfg MetricsConfig) (*Metrics, error) 
 		cs = append(cs, newSnapshotCollector(cfg.Holder, cfg.Now))
 	}
 	if cfg.AccessLog != nil {
-		cs = append(cs, accessLogCollectors(cfg.AccessLog)...)
+		cs = append(cs, cfg.AccessLog.Collectors()...)
 	}
 	var errs []error
 	for _, c := range cs {
@@ -186,8 +172,8 @@ func (m *Metrics) newRequestMetrics() []prometheus.Collector {
 		}
 		m.duration[k] = duration.WithLabelValues(kind)
 	}
-	for i, via := range foundViaNames {
-		m.foundVia[i] = foundVia.WithLabelValues(via)
+	for i := range m.foundVia {
+		m.foundVia[i] = foundVia.WithLabelValues(resolve.FoundVia(i).String())
 	}
 	m.hosts = hosts
 	return []prometheus.Collector{requests, duration, foundVia, hosts}
@@ -220,19 +206,6 @@ func (m *Metrics) newReloadMetrics() []prometheus.Collector {
 	return []prometheus.Collector{reloads, m.lastReloadOK, m.lastSuccessTime, m.lastFailureTime, m.generation, m.loadDuration}
 }
 
-// accessLogCollectors read the access log's own counters at scrape time.
-func accessLogCollectors(l *AccessLog) []prometheus.Collector {
-	counter := func(name, help string, f func() uint64) prometheus.Collector {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: metricsNamespace, Name: name, Help: help},
-			func() float64 { return float64(f()) })
-	}
-	return []prometheus.Collector{
-		counter("access_log_lines_written_total", "Access-log lines written to the file.", l.Written),
-		counter("access_log_lines_dropped_total", "Access-log lines lost: buffer full, file failing, or logged after close.", l.Dropped),
-		counter("access_log_write_errors_total", "Failed writes, opens and closes of the access-log file.", l.WriteErrors),
-	}
-}
-
 // observeRequest counts one request and its duration.
 func (m *Metrics) observeRequest(kind requestKind, status int, d time.Duration) {
 	if m == nil {
@@ -248,7 +221,7 @@ func (m *Metrics) observeAnswer(a *resolve.Answer) {
 	if m == nil || a.Form == resolve.Message {
 		return
 	}
-	m.foundVia[foundViaIndex(a.FoundVia)].Inc()
+	m.foundVia[a.FoundVia].Inc()
 	m.hosts.Observe(float64(len(a.Mirrors)))
 }
 

@@ -1,8 +1,8 @@
 package httpapi
 
 import (
-	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,36 +13,65 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/mirrorlist-go/mirrorlist-server/fixtures"
+	"github.com/mirrorlist-go/mirrorlist-server/httpapi/accesslog"
 	"github.com/mirrorlist-go/mirrorlist-server/reload"
 	"github.com/mirrorlist-go/mirrorlist-server/resolve"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
 
-// scrape fetches /metrics from an admin handler and returns every sample
-// keyed as exposed: `name{label="value",...}`, or the bare name.
-func scrape(t *testing.T, admin http.Handler) map[string]float64 {
-	t.Helper()
-	resp := serve(admin, "GET", MetricsPath)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /metrics: %d", resp.StatusCode)
+// requests returns the request counter of one kind and status.
+func (rig *metricsRig) requests(kind requestKind, status int) float64 {
+	return testutil.ToFloat64(rig.metrics.requests[kind][codeIndex(status)])
+}
+
+// allRequests returns the sum of the request counters.
+func (rig *metricsRig) allRequests() float64 {
+	var sum float64
+	for k := range rig.metrics.requests {
+		for c := range rig.metrics.requests[k] {
+			sum += testutil.ToFloat64(rig.metrics.requests[k][c])
+		}
 	}
-	samples := make(map[string]float64)
-	sc := bufio.NewScanner(strings.NewReader(body(t, resp)))
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
+	return sum
+}
+
+// observations returns how many values the histogram named name (with
+// the label pairs given, if any) has observed, as the registry reports it.
+func (rig *metricsRig) observations(t *testing.T, name string, labels ...string) uint64 {
+	t.Helper()
+	families, err := rig.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
 			continue
 		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			t.Fatalf("metrics line %q: %v", line, err)
+	metrics:
+		for _, m := range f.GetMetric() {
+			for i := 0; i+1 < len(labels); i += 2 {
+				if !hasLabel(m.GetLabel(), labels[i], labels[i+1]) {
+					continue metrics
+				}
+			}
+			return m.GetHistogram().GetSampleCount()
 		}
-		samples[line[:i]] = v
 	}
-	return samples
+	t.Fatalf("no histogram %s%v", name, labels)
+	return 0
+}
+
+func hasLabel(pairs []*dto.LabelPair, name, value string) bool {
+	for _, p := range pairs {
+		if p.GetName() == name && p.GetValue() == value {
+			return true
+		}
+	}
+	return false
 }
 
 // metricsRig is a handler with metrics over the tiny set, its admin
@@ -51,8 +80,9 @@ type metricsRig struct {
 	handler *Handler
 	admin   http.Handler
 	metrics *Metrics
+	reg     *prometheus.Registry
 	holder  *snapshot.Holder
-	log     *AccessLog
+	log     *accesslog.Writer
 }
 
 func newMetricsRig(t *testing.T, s *snapshot.Snapshot, now func() time.Time) *metricsRig {
@@ -62,12 +92,13 @@ func newMetricsRig(t *testing.T, s *snapshot.Snapshot, now func() time.Time) *me
 		rig.holder.Store(s)
 	}
 	var err error
-	rig.log, err = OpenAccessLog(AccessLogConfig{Path: filepath.Join(t.TempDir(), "access.log")})
+	rig.log, err = accesslog.Open(accesslog.Config{Path: filepath.Join(t.TempDir(), "access.log")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rig.log.Close() })
 	reg := prometheus.NewPedanticRegistry()
+	rig.reg = reg
 	rig.metrics, err = NewMetrics(reg, MetricsConfig{Holder: rig.holder, AccessLog: rig.log, Now: now})
 	if err != nil {
 		t.Fatal(err)
@@ -80,85 +111,71 @@ func newMetricsRig(t *testing.T, s *snapshot.Snapshot, now func() time.Time) *me
 const fedora = "repo=fedora-41&arch=x86_64"
 
 // TestMetricsRequests sends each kind of request and checks that exactly
-// the expected series moved.
+// the expected counters moved.
 func TestMetricsRequests(t *testing.T) {
 	rig := newMetricsRig(t, tinySnapshot(t), nil)
+	const unanswered = resolve.FoundVia(255) // no selection: no answer counted
 	tests := []struct {
 		target string
-		want   []string // series that grow by one
+		kind   requestKind
+		status int
+		via    resolve.FoundVia
 	}{
-		{"/mirrorlist?" + fedora + "&ip=" + fixtures.TinyAddrDE,
-			[]string{`mirrorlist_http_requests_total{code="200",kind="mirrorlist"}`, `mirrorlist_answers_total{found_via="geoip"}`}},
-		{"/mirrorlist?" + fedora + "&ip=" + fixtures.TinyAddrDENetblock,
-			[]string{`mirrorlist_http_requests_total{code="200",kind="mirrorlist"}`, `mirrorlist_answers_total{found_via="netblocks"}`}},
-		{"/mirrorlist?" + fedora + "&ip=" + fixtures.TinyAddrUSASN,
-			[]string{`mirrorlist_http_requests_total{code="200",kind="mirrorlist"}`, `mirrorlist_answers_total{found_via="asn"}`}},
-		{"/metalink?" + fedora + "&country=fr&ip=" + fixtures.TinyAddrUS,
-			[]string{`mirrorlist_http_requests_total{code="200",kind="metalink"}`, `mirrorlist_answers_total{found_via="country"}`}},
-		{"/mirrorlist?" + fedora + "&ip=" + fixtures.TinyAddrUnknown,
-			[]string{`mirrorlist_http_requests_total{code="200",kind="mirrorlist"}`, `mirrorlist_answers_total{found_via="global"}`}},
-		{"/mirrorlist?" + fedora + "&redirect=1&ip=" + fixtures.TinyAddrDE,
-			[]string{`mirrorlist_http_requests_total{code="302",kind="redirect"}`, `mirrorlist_answers_total{found_via="geoip"}`}},
-		{"/mirrorlist?repo=nonexistent&arch=x86_64",
-			[]string{`mirrorlist_http_requests_total{code="404",kind="mirrorlist"}`}},
-		{"/metalink?repo=%zz&arch=x",
-			[]string{`mirrorlist_http_requests_total{code="400",kind="metalink"}`}},
-		{"/favicon.ico",
-			[]string{`mirrorlist_http_requests_total{code="404",kind="other"}`}},
-		{"/mirrorlist?" + fedora + "&pad=" + strings.Repeat("x", 200),
-			[]string{`mirrorlist_http_requests_total{code="414",kind="mirrorlist"}`}},
+		{"/mirrorlist?" + fedora + "&ip=" + fixtures.TinyAddrDE, kindMirrorlist, 200, resolve.ViaGeoIP},
+		{"/mirrorlist?" + fedora + "&ip=" + fixtures.TinyAddrDENetblock, kindMirrorlist, 200, resolve.ViaNetblocks},
+		{"/mirrorlist?" + fedora + "&ip=" + fixtures.TinyAddrUSASN, kindMirrorlist, 200, resolve.ViaASN},
+		{"/metalink?" + fedora + "&country=fr&ip=" + fixtures.TinyAddrUS, kindMetalink, 200, resolve.ViaCountry},
+		{"/mirrorlist?" + fedora + "&ip=" + fixtures.TinyAddrUnknown, kindMirrorlist, 200, resolve.ViaGlobal},
+		{"/mirrorlist?" + fedora + "&redirect=1&ip=" + fixtures.TinyAddrDE, kindRedirect, 302, resolve.ViaGeoIP},
+		{"/mirrorlist?repo=nonexistent&arch=x86_64", kindMirrorlist, 404, unanswered},
+		{"/metalink?repo=%zz&arch=x", kindMetalink, 400, unanswered},
+		{"/favicon.ico", kindOther, 404, unanswered},
+		{"/mirrorlist?" + fedora + "&pad=" + strings.Repeat("x", 200), kindMirrorlist, 414, unanswered},
 	}
 	for _, tt := range tests {
 		t.Run(tt.target[:min(len(tt.target), 60)], func(t *testing.T) {
-			before := scrape(t, rig.admin)
-			serve(rig.handler, "GET", tt.target).Body.Close()
-			after := scrape(t, rig.admin)
-			for _, name := range tt.want {
-				if d := after[name] - before[name]; d != 1 {
-					t.Errorf("%s grew by %v, want 1", name, d)
-				}
+			kind := requestKindNames[tt.kind]
+			requests, all := rig.requests(tt.kind, tt.status), rig.allRequests()
+			durations := rig.observations(t, "mirrorlist_http_request_duration_seconds", "kind", kind)
+			hosts := rig.observations(t, "mirrorlist_answer_hosts")
+			var via float64
+			if tt.via != unanswered {
+				via = testutil.ToFloat64(rig.metrics.foundVia[tt.via])
 			}
-			if d := after[`mirrorlist_http_request_duration_seconds_count{kind="`+kindLabel(tt.want[0])+`"}`] -
-				before[`mirrorlist_http_request_duration_seconds_count{kind="`+kindLabel(tt.want[0])+`"}`]; d != 1 {
+
+			serve(rig.handler, "GET", tt.target).Body.Close()
+
+			if d := rig.requests(tt.kind, tt.status) - requests; d != 1 {
+				t.Errorf("requests{kind=%q,code=\"%d\"} grew by %v, want 1", kind, tt.status, d)
+			}
+			if d := rig.allRequests() - all; d != 1 {
+				t.Errorf("requests in all grew by %v, want 1", d)
+			}
+			if d := rig.observations(t, "mirrorlist_http_request_duration_seconds", "kind", kind) - durations; d != 1 {
 				t.Errorf("request duration count grew by %v, want 1", d)
 			}
-			answered := len(tt.want) > 1
-			if d := after["mirrorlist_answer_hosts_count"] - before["mirrorlist_answer_hosts_count"]; (d == 1) != answered {
+			answered := tt.via != unanswered
+			if d := rig.observations(t, "mirrorlist_answer_hosts") - hosts; (d == 1) != answered {
 				t.Errorf("answer_hosts count grew by %v; answered: %v", d, answered)
 			}
-			if d := sumPrefix(after, "mirrorlist_http_requests_total") - sumPrefix(before, "mirrorlist_http_requests_total"); d != 1 {
-				t.Errorf("requests in all grew by %v, want 1", d)
+			if answered {
+				if d := testutil.ToFloat64(rig.metrics.foundVia[tt.via]) - via; d != 1 {
+					t.Errorf("answers{found_via=%q} grew by %v, want 1", tt.via, d)
+				}
 			}
 		})
 	}
-}
-
-// kindLabel extracts the kind label's value from a requests series name.
-func kindLabel(series string) string {
-	_, rest, _ := strings.Cut(series, `kind="`)
-	kind, _, _ := strings.Cut(rest, `"`)
-	return kind
-}
-
-func sumPrefix(samples map[string]float64, prefix string) float64 {
-	var sum float64
-	for k, v := range samples {
-		if strings.HasPrefix(k, prefix) {
-			sum += v
-		}
-	}
-	return sum
 }
 
 // TestMetricsReadyzNotCounted checks that health checks on the main port
 // stay out of the request counters.
 func TestMetricsReadyzNotCounted(t *testing.T) {
 	rig := newMetricsRig(t, tinySnapshot(t), nil)
-	before := scrape(t, rig.admin)
+	before := rig.allRequests()
 	if resp := serve(rig.handler, "GET", ReadyPath); resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /readyz: %d", resp.StatusCode)
 	}
-	if d := sumPrefix(scrape(t, rig.admin), "mirrorlist_http_requests_total") - sumPrefix(before, "mirrorlist_http_requests_total"); d != 0 {
+	if d := rig.allRequests() - before; d != 0 {
 		t.Errorf("/readyz counted as %v requests", d)
 	}
 }
@@ -169,23 +186,31 @@ func TestMetricsSnapshot(t *testing.T) {
 	s := tinySnapshot(t)
 	now := time.Unix(int64(s.Time())+90, 0)
 	rig := newMetricsRig(t, nil, func() time.Time { return now })
-	if _, ok := scrape(t, rig.admin)["mirrorlist_snapshot_age_seconds"]; ok {
-		t.Error("snapshot age reported before a snapshot is loaded")
+	names := []string{"mirrorlist_snapshot_age_seconds", "mirrorlist_snapshot_timestamp_seconds",
+		"mirrorlist_snapshot_directories", "mirrorlist_snapshot_hosts", "mirrorlist_snapshot_routes"}
+	if n, err := testutil.GatherAndCount(rig.reg, names...); err != nil || n != 0 {
+		t.Errorf("%d snapshot series before a snapshot is loaded (%v), want none", n, err)
 	}
 	rig.holder.Store(s)
-	got := scrape(t, rig.admin)
 	st := s.Stats()
-	want := map[string]float64{
-		"mirrorlist_snapshot_age_seconds":       90,
-		"mirrorlist_snapshot_timestamp_seconds": float64(s.Time()),
-		"mirrorlist_snapshot_directories":       float64(st.Directories),
-		"mirrorlist_snapshot_hosts":             float64(st.Hosts),
-		"mirrorlist_snapshot_routes":            float64(st.Routes),
-	}
-	for name, v := range want {
-		if got[name] != v {
-			t.Errorf("%s = %v, want %v", name, got[name], v)
-		}
+	want := fmt.Sprintf(`# HELP mirrorlist_snapshot_age_seconds How old the served snapshot is: now minus its creation time.
+# TYPE mirrorlist_snapshot_age_seconds gauge
+mirrorlist_snapshot_age_seconds 90
+# HELP mirrorlist_snapshot_directories Directories in the served snapshot.
+# TYPE mirrorlist_snapshot_directories gauge
+mirrorlist_snapshot_directories %d
+# HELP mirrorlist_snapshot_hosts Hosts (mirrors) in the served snapshot.
+# TYPE mirrorlist_snapshot_hosts gauge
+mirrorlist_snapshot_hosts %d
+# HELP mirrorlist_snapshot_routes Global netblock routes in the served snapshot.
+# TYPE mirrorlist_snapshot_routes gauge
+mirrorlist_snapshot_routes %d
+# HELP mirrorlist_snapshot_timestamp_seconds The served snapshot's creation time (its Time field), seconds since the epoch.
+# TYPE mirrorlist_snapshot_timestamp_seconds gauge
+mirrorlist_snapshot_timestamp_seconds %d
+`, st.Directories, st.Hosts, st.Routes, s.Time())
+	if err := testutil.GatherAndCompare(rig.reg, strings.NewReader(want), names...); err != nil {
+		t.Error(err)
 	}
 }
 
@@ -210,21 +235,24 @@ func TestMetricsReloads(t *testing.T) {
 		{reload.Result{Outcome: reload.Refused, Generation: 2, Start: start.Add(3 * time.Minute), Err: errors.New("shrunk")},
 			2, 1, 1, 0, 2, 1_800_000_122, 1_800_000_180},
 	}
+	m := rig.metrics
 	for i, st := range steps {
-		rig.metrics.ObserveReload(st.res)
-		got := scrape(t, rig.admin)
-		want := map[string]float64{
-			`mirrorlist_reloads_total{result="ok"}`:            st.ok,
-			`mirrorlist_reloads_total{result="failed"}`:        st.failed,
-			`mirrorlist_reloads_total{result="refused"}`:       st.refused,
-			"mirrorlist_last_reload_successful":                st.successful,
-			"mirrorlist_snapshot_generation":                   st.generation,
-			"mirrorlist_last_reload_success_timestamp_seconds": st.successTime,
-			"mirrorlist_last_reload_failure_timestamp_seconds": st.failTime,
+		m.ObserveReload(st.res)
+		want := map[string]struct {
+			c prometheus.Collector
+			v float64
+		}{
+			`reloads_total{result="ok"}`:            {m.reloads[reloadOK], st.ok},
+			`reloads_total{result="failed"}`:        {m.reloads[reloadFailed], st.failed},
+			`reloads_total{result="refused"}`:       {m.reloads[reloadRefused], st.refused},
+			"last_reload_successful":                {m.lastReloadOK, st.successful},
+			"snapshot_generation":                   {m.generation, st.generation},
+			"last_reload_success_timestamp_seconds": {m.lastSuccessTime, st.successTime},
+			"last_reload_failure_timestamp_seconds": {m.lastFailureTime, st.failTime},
 		}
-		for name, v := range want {
-			if got[name] != v {
-				t.Errorf("step %d: %s = %v, want %v", i, name, got[name], v)
+		for name, w := range want {
+			if got := testutil.ToFloat64(w.c); got != w.v {
+				t.Errorf("step %d: %s = %v, want %v", i, name, got, w.v)
 			}
 		}
 	}
@@ -237,14 +265,19 @@ func TestMetricsAccessLog(t *testing.T) {
 		serve(rig.handler, "GET", "/mirrorlist?"+fedora+"&ip="+fixtures.TinyAddrDE).Body.Close()
 	}
 	rig.log.Flush()
-	got := scrape(t, rig.admin)
-	if v := got["mirrorlist_access_log_lines_written_total"]; v != 3 {
-		t.Errorf("lines written = %v, want 3", v)
-	}
-	for _, name := range []string{"mirrorlist_access_log_lines_dropped_total", "mirrorlist_access_log_write_errors_total"} {
-		if v, ok := got[name]; !ok || v != 0 {
-			t.Errorf("%s = %v (present: %v), want 0", name, v, ok)
-		}
+	const want = `# HELP mirrorlist_access_log_lines_dropped_total Access-log lines lost: buffer full, file failing, or logged after close.
+# TYPE mirrorlist_access_log_lines_dropped_total counter
+mirrorlist_access_log_lines_dropped_total 0
+# HELP mirrorlist_access_log_lines_written_total Access-log lines written to the file.
+# TYPE mirrorlist_access_log_lines_written_total counter
+mirrorlist_access_log_lines_written_total 3
+# HELP mirrorlist_access_log_write_errors_total Failed writes, opens and closes of the access-log file.
+# TYPE mirrorlist_access_log_write_errors_total counter
+mirrorlist_access_log_write_errors_total 0
+`
+	if err := testutil.GatherAndCompare(rig.reg, strings.NewReader(want),
+		"mirrorlist_access_log_lines_written_total", "mirrorlist_access_log_lines_dropped_total", "mirrorlist_access_log_write_errors_total"); err != nil {
+		t.Error(err)
 	}
 }
 
@@ -253,7 +286,7 @@ func TestMetricsAccessLog(t *testing.T) {
 // would be flaky under -race, where sync.Pool drops items at random.)
 func TestMetricsAllocs(t *testing.T) {
 	m := newMetricsRig(t, nil, nil).metrics
-	a := &resolve.Answer{Form: resolve.Text, FoundVia: "continent", Mirrors: make([]resolve.Mirror, 7)}
+	a := &resolve.Answer{Form: resolve.Text, FoundVia: resolve.ViaContinent, Mirrors: make([]resolve.Mirror, 7)}
 	n := testing.AllocsPerRun(100, func() {
 		m.observeAnswer(a)
 		m.observeRequest(kindMetalink, http.StatusOK, 42*time.Microsecond)
@@ -312,16 +345,17 @@ func TestMetricsOpenConnections(t *testing.T) {
 		resp.Body.Close()
 	}
 	const gauge = "mirrorlist_http_open_connections"
-	if got := scrape(t, rig.admin)[gauge]; got != conns {
+	open := func() float64 { return testutil.ToFloat64(rig.metrics.openConns) }
+	if got := open(); got != conns {
 		t.Errorf("%s = %v with %d keep-alive connections open, want %d", gauge, got, conns, conns)
 	}
 	for _, c := range clients {
 		c.CloseIdleConnections()
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for scrape(t, rig.admin)[gauge] != 0 {
+	for open() != 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s = %v five seconds after every connection closed, want 0", gauge, scrape(t, rig.admin)[gauge])
+			t.Fatalf("%s = %v five seconds after every connection closed, want 0", gauge, open())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/mirrorlist-go/mirrorlist-server/fixtures"
+	"github.com/mirrorlist-go/mirrorlist-server/httpapi/accesslog"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
 
@@ -40,7 +41,7 @@ func BenchmarkServeMix(b *testing.B) {
 		b.Fatal(err)
 	}
 	reqs := mixRequests(b, 20_000)
-	log, err := OpenAccessLog(AccessLogConfig{Path: filepath.Join(b.TempDir(), "access.log")})
+	log, err := accesslog.Open(accesslog.Config{Path: filepath.Join(b.TempDir(), "access.log")})
 	if err != nil {
 		b.Fatal(err)
 	}

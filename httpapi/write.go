@@ -10,7 +10,7 @@ import (
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
 
-// The writers below build answer bodies byte for byte as protocol.md
+// The writers below build answer bodies byte for byte as docs/protocol.md
 // section 7 gives them. They append to a caller's buffer (pooled by the
 // handler), so an answer costs no allocation beyond the buffer's growth.
 

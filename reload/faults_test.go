@@ -26,6 +26,7 @@ import (
 
 	"github.com/mirrorlist-go/mirrorlist-server/fixtures"
 	"github.com/mirrorlist-go/mirrorlist-server/httpapi"
+	"github.com/mirrorlist-go/mirrorlist-server/httpapi/accesslog"
 	mm "github.com/mirrorlist-go/mirrorlist-server/proto"
 	"github.com/mirrorlist-go/mirrorlist-server/reload"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
@@ -173,7 +174,7 @@ func holderOf(t *testing.T, set *fixtures.Set) *snapshot.Holder {
 	return h
 }
 
-func handlerFor(t *testing.T, h *snapshot.Holder, log *httpapi.AccessLog) http.Handler {
+func handlerFor(t *testing.T, h *snapshot.Holder, log *accesslog.Writer) http.Handler {
 	t.Helper()
 	return httpapi.New(httpapi.Config{Holder: h, Minimum: 5, AccessLog: log})
 }
@@ -747,7 +748,7 @@ func (f *diskFile) lines() []string {
 func TestFaultsAccessLogDiskFull(t *testing.T) {
 	v := loadVersions(t)
 	disk := &diskFile{full: true}
-	log, err := httpapi.OpenAccessLog(httpapi.AccessLogConfig{
+	log, err := accesslog.Open(accesslog.Config{
 		Path: "mirrorlist.log", MaxBuffer: 16 << 10, FlushInterval: 5 * time.Millisecond,
 		Open: func(string) (io.WriteCloser, error) { return disk, nil },
 	})

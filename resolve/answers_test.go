@@ -37,7 +37,7 @@ const repoList = "error: invalid repo or arch\n# following repositories are avai
 	"# repo=top-1&arch=x86_64\n" +
 	"# repo=updates-released-f41&arch=x86_64\n"
 
-// TestMessages checks every error answer of protocol.md section 3 and the
+// TestMessages checks every error answer of docs/protocol.md section 3 and the
 // metalink 404, for both kinds of request: status, text, and whether it is
 // plain text even for a metalink ("plain") or a failure document there
 // ("doc"). It also checks that the client address is checked only after
@@ -288,8 +288,9 @@ func TestLogAndFoundVia(t *testing.T) {
 		{"country", fedora41 + ipUS + "&country=FR", 5, want{log: true, repo: "fedora-41", arch: "x86_64", cc: "US", foundVia: "country"}},
 		{"continent", fedora41 + ipTR, 5, want{log: true, repo: "fedora-41", arch: "x86_64", cc: "TR", foundVia: "continent"}},
 		{"global", fedora41 + ipUnknown, 5, want{log: true, repo: "fedora-41", arch: "x86_64", cc: "N/A", foundVia: "global"}},
-		{"global when nothing usable", fedora41 + ipFR + "&protocol=gopher", 3, want{log: true, repo: "fedora-41", arch: "x86_64", cc: "FR", foundVia: "global"}},
-		{"nothing", fedora41 + ipUnknown, 0, want{log: true, repo: "fedora-41", arch: "x86_64", cc: "N/A"}},
+		{"protocol= matching nothing: unfiltered hosts count", fedora41 + ipFR + "&protocol=gopher", 3, want{log: true, repo: "fedora-41", arch: "x86_64", cc: "FR", foundVia: "geoip"}},
+		{"protocol= matching nothing, below the minimum", fedora41 + ipFR + "&protocol=gopher", 5, want{log: true, repo: "fedora-41", arch: "x86_64", cc: "FR", foundVia: "geoip"}},
+		{"nothing", fedora41 + ipUnknown, 0, want{log: true, repo: "fedora-41", arch: "x86_64", cc: "N/A", foundVia: "none"}},
 		{"repo before redirect", "repo=epel-10&arch=x86_64" + ipFR, 5, want{log: true, repo: "epel-10", arch: "x86_64", cc: "FR", foundVia: "geoip"}},
 		{"arch after source rewrite", "repo=fedora-source-41&arch=x86_64" + ipFR, 5, want{log: true, repo: "fedora-source-41", arch: "source", cc: "FR", foundVia: "continent"}},
 		{"version", "repo=fedora&version=41&arch=x86_64" + ipFR, 5, want{log: true, repo: "fedora-41", arch: "x86_64", cc: "FR", foundVia: "geoip"}},
@@ -297,13 +298,13 @@ func TestLogAndFoundVia(t *testing.T) {
 		{"path with repo and arch: logged as given", "path=" + osDir + "&repo=fedora-source-41&arch=x86_64" + ipFR, 5,
 			want{log: true, repo: "fedora-source-41", arch: "x86_64", cc: "FR", foundVia: "geoip"}},
 		{"netblock country override", fedora41 + ipCAOver, 5, want{log: true, repo: "fedora-41", arch: "x86_64", cc: "US", foundVia: "geoip"}},
-		{"error: no log", "repo=updates-testing-f41&arch=x86_64" + ipFR, 5, want{}},
-		{"bad client: no log", fedora41, 5, want{}},
+		{"error: no log", "repo=updates-testing-f41&arch=x86_64" + ipFR, 5, want{foundVia: "none"}},
+		{"bad client: no log", fedora41, 5, want{foundVia: "none"}},
 	}
 	s := tinySnapshot(t, nil)
 	for _, c := range cases {
 		a := resolveQuery(s, Mirrorlist, c.query, c.minimum, 1)
-		got := want{log: a.Log, repo: a.LogRepo, arch: a.LogArch, cc: a.ClientCountry, foundVia: a.FoundVia}
+		got := want{log: a.Log, repo: a.LogRepo, arch: a.LogArch, cc: a.ClientCountry, foundVia: a.FoundVia.String()}
 		if got != c.want {
 			t.Errorf("%s: got %+v, want %+v", c.name, got, c.want)
 		}
@@ -379,10 +380,12 @@ func TestProtocolLimit(t *testing.T) {
 	}
 }
 
-// TestProtocolLimitMirrorlist checks that a mirrorlist chooses its one URL
-// among those protocol= keeps: with host 10's URLs reordered to rsync,
-// rsync, https, protocol=https,rsync keeps the two rsync URLs, and the
-// https URL after them is not a candidate.
+// TestProtocolLimitMirrorlist checks that a mirrorlist with protocol=
+// lists the URLs protocol= keeps, as production does, best scheme first:
+// with host 10's URLs reordered to rsync, rsync, https, protocol=https,rsync
+// keeps the two rsync URLs (the first two that match), and the https URL
+// after them is not listed; with three schemes named all three are, https
+// first.
 func TestProtocolLimitMirrorlist(t *testing.T) {
 	const second = "rsync://mirror1-b.de.example.org/pub/fedora/linux"
 	s := tinySnapshot(t, func(ml *mm.MirrorList) {
@@ -399,8 +402,9 @@ func TestProtocolLimitMirrorlist(t *testing.T) {
 	head := "# repo = fedora-source-41 arch = source country = DE "
 	cases := []struct{ protocol, want string }{
 		{"", head + "\n" + de1S + srcSub + "/\n"},
-		{"&protocol=https,rsync", head + "protocol = https,rsync\n" + de1R + srcSub + "/\n"},
-		{"&protocol=https,https,rsync,ftp", head + "protocol = https,https,rsync,ftp\n" + de1S + srcSub + "/\n"},
+		{"&protocol=https,rsync", head + "protocol = https,rsync\n" + de1R + srcSub + "/\n" + second + srcSub + "/\n"},
+		{"&protocol=https,https,rsync,ftp", head + "protocol = https,https,rsync,ftp\n" +
+			de1S + srcSub + "/\n" + de1R + srcSub + "/\n" + second + srcSub + "/\n"},
 	}
 	for _, c := range cases {
 		a := resolveQuery(s, Mirrorlist, query+c.protocol, 5, 1)
@@ -437,5 +441,24 @@ func TestResetReleasesSnapshot(t *testing.T) {
 		if s != "" {
 			t.Errorf("Reset kept request string %q", s)
 		}
+	}
+}
+
+// TestNetblockFirstHost checks that a host preferred by a netblock joins
+// the netblock group even when it is the first host of the directory's
+// ByHostId list. Production tests that list's index with "> 0" and so
+// never prefers that host: a bug we do not copy (docs/protocol.md, D17).
+func TestNetblockFirstHost(t *testing.T) {
+	s := tinySnapshot(t, func(ml *mm.MirrorList) {
+		ml.HostNetblockCache = append(ml.HostNetblockCache,
+			&mm.StringRepeatedIntMap{Key: proto.String("80.1.2.0/24"), Value: []int64{fixtures.TinyHostDE1}})
+	})
+	// Host 10 is the first of every directory's ByHostId (fixtures/tiny.go).
+	a := resolveQuery(s, Mirrorlist, fedora41+ipDE, 5, 1)
+	if a.FoundVia != ViaNetblocks || len(a.Mirrors) == 0 || s.Mirrors().Host(a.Mirrors[0].Host).ID != fixtures.TinyHostDE1 {
+		t.Errorf("found via %v, mirrors %v: want host %d first, found via netblocks", a.FoundVia, a.Mirrors, fixtures.TinyHostDE1)
+	}
+	if !strings.Contains(string(a.Header), "Using preferred netblock ") {
+		t.Errorf("header %q: no netblock", a.Header)
 	}
 }

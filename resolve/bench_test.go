@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"os"
-	"strings"
 	"testing"
 
 	"github.com/mirrorlist-go/mirrorlist-server/fixtures"
@@ -61,14 +60,14 @@ func busiestRepo(b *testing.B, s *snapshot.Snapshot, client netip.Addr) (repo, a
 	rng := rand.New(rand.NewPCG(1, 1))
 	most := -1
 	for _, key := range s.Mirrors().RepoArchKeys() {
-		i := strings.LastIndexByte(key, '+')
-		if i < 0 {
+		r, ar, ok := SplitRepoArch(key)
+		if !ok {
 			continue
 		}
-		req := &Request{Kind: Metalink, Repo: key[:i], HasRepo: true, Arch: key[i+1:], HasArch: true, Client: client}
+		req := &Request{Kind: Metalink, Repo: r, HasRepo: true, Arch: ar, HasArch: true, Client: client}
 		Resolve(s, req, Options{Minimum: 5}, rng, &a)
 		if a.Form == Document && len(a.Mirrors) > most {
-			most, repo, arch = len(a.Mirrors), key[:i], key[i+1:]
+			most, repo, arch = len(a.Mirrors), r, ar
 		}
 	}
 	if most < 0 {

@@ -77,48 +77,17 @@ func assemble(t testing.TB, set *fixtures.Set, data []byte) *snapshot.Snapshot {
 	return snapshot.Assemble(m, g, r, c)
 }
 
-// request builds a Request from a raw query the way the HTTP layer does,
-// minus percent-decoding: "&"-separated pairs, a key without "=" has the
-// value "", the last one wins. ip= sets the client address ("" or an
-// unparsable one leaves it invalid).
+// request parses a raw query with ParseQuery, the server's parser, and
+// takes ip= as the client address ("" or an unparsable one leaves it
+// invalid). The queries are the tests' own literals, so a malformed one is
+// a bug in the test.
 func request(kind Kind, query string) *Request {
 	req := &Request{Kind: kind}
-	var country, cc string
-	var hasCountry bool
-	for pair := range strings.SplitSeq(query, "&") {
-		if pair == "" {
-			continue
-		}
-		key, value, _ := strings.Cut(pair, "=")
-		switch key {
-		case "repo":
-			req.Repo, req.HasRepo = value, true
-		case "arch":
-			req.Arch, req.HasArch = value, true
-		case "path":
-			req.Path, req.HasPath = value, true
-		case "version":
-			req.Version = value
-		case "country":
-			country, hasCountry = value, true
-		case "cc":
-			cc = value
-		case "protocol":
-			req.Protocol, req.HasProto = value, true
-		case "netblock":
-			req.NoNetblock = value != "1"
-		case "redirect":
-			req.Redirect = true
-		case "time":
-			req.Time = true
-		case "ip":
-			req.Client, _ = netip.ParseAddr(value)
-		}
+	ip, err := ParseQuery(query, req)
+	if err != nil {
+		panic(fmt.Sprintf("test query %q: %v", query, err))
 	}
-	req.Country = cc
-	if hasCountry {
-		req.Country = country
-	}
+	req.Client, _ = netip.ParseAddr(ip)
 	return req
 }
 
@@ -177,76 +146,31 @@ func render(s *snapshot.Snapshot, a *Answer) string {
 	return string(b)
 }
 
-// expect describes an answer whose lines after the first come in groups of
-// random order: the first line must equal head, then each group's lines must
-// follow as a block, in any order inside the block.
-type expect struct {
-	head   string
-	groups [][]string
-}
-
-// exactly builds an expect whose every line is fixed.
-func exactly(head string, lines ...string) expect {
-	e := expect{head: head}
-	for _, l := range lines {
-		e.groups = append(e.groups, []string{l})
-	}
-	return e
-}
-
-// then adds a group of lines in random order.
-func (e expect) then(lines ...string) expect {
-	e.groups = append(e.groups, lines)
-	return e
-}
-
-// fixed reports whether the expectation is one exact text.
-func (e expect) fixed() bool {
-	for _, g := range e.groups {
-		if len(g) > 1 {
-			return false
-		}
-	}
-	return true
-}
-
-// text is the exact answer of a fixed expectation.
-func (e expect) text() string {
-	var b strings.Builder
-	b.WriteString(e.head + "\n")
-	for _, g := range e.groups {
-		for _, l := range g {
-			b.WriteString(l + "\n")
-		}
-	}
-	return b.String()
-}
-
-// check compares a rendered answer with e.
-func (e expect) check(got string) error {
-	if e.fixed() {
-		if got != e.text() {
-			return fmt.Errorf("got\n%s\nwant\n%s", got, e.text())
-		}
-		return nil
-	}
+// checkGrouped compares a rendered mirrorlist with want, written in
+// paragraphs separated by blank lines: the first paragraph is the header,
+// exact; each further one is a group of mirror lines that must come next,
+// together, in any order (the order inside a group is random). A group of
+// one line is thus a line at a fixed place.
+func checkGrouped(want, got string) error {
+	paragraphs := strings.Split(strings.TrimSuffix(want, "\n"), "\n\n")
 	lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
-	if lines[0] != e.head {
-		return fmt.Errorf("head %q, want %q (answer\n%s)", lines[0], e.head, got)
+	head := strings.Split(paragraphs[0], "\n")
+	if len(lines) < len(head) || !slices.Equal(lines[:len(head)], head) {
+		return fmt.Errorf("header %q, want %q (answer\n%s)", lines[:min(len(head), len(lines))], head, got)
 	}
-	rest := lines[1:]
-	for i, g := range e.groups {
-		if len(rest) < len(g) {
-			return fmt.Errorf("group %d: answer too short\n%s", i, got)
+	rest := lines[len(head):]
+	for i, p := range paragraphs[1:] {
+		group := strings.Split(p, "\n")
+		if len(rest) < len(group) {
+			return fmt.Errorf("group %d: answer too short\n%s", i+1, got)
 		}
-		block := slices.Clone(rest[:len(g)])
-		want := slices.Clone(g)
+		block := slices.Clone(rest[:len(group)])
 		slices.Sort(block)
-		slices.Sort(want)
-		if !slices.Equal(block, want) {
-			return fmt.Errorf("group %d: got %q, want (any order) %q; answer\n%s", i, block, want, got)
+		slices.Sort(group)
+		if !slices.Equal(block, group) {
+			return fmt.Errorf("group %d: got %q, want (any order) %q; answer\n%s", i+1, block, group, got)
 		}
-		rest = rest[len(g):]
+		rest = rest[len(group):]
 	}
 	if len(rest) > 0 {
 		return fmt.Errorf("unexpected lines %q; answer\n%s", rest, got)

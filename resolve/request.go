@@ -1,5 +1,5 @@
 // Package resolve chooses the mirrors for one request: the selection of
-// protocol.md section 4 and the URL building of section 5, as a pure
+// docs/protocol.md section 5 and the URL building of section 6, as a pure
 // function of a snapshot, a parsed request and a random source. It does no
 // I/O and keeps no state, so tests can seed the randomness and compare
 // answers byte for byte.
@@ -7,6 +7,7 @@ package resolve
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
@@ -21,9 +22,10 @@ const (
 	Metalink               // path ends with /metalink: XML
 )
 
-// Request is a parsed query (protocol.md section 2). Values are already
-// percent-decoded; a Has field records that the key was present at all, since
-// "repo=" (empty) and no repo differ.
+// Request is a parsed query (docs/protocol.md, "Query parameters"), as
+// ParseQuery fills it. Values are already percent-decoded; a Has field
+// records that the key was present at all, since "repo=" (empty) and no repo
+// differ.
 type Request struct {
 	Kind Kind
 
@@ -37,7 +39,7 @@ type Request struct {
 	Protocol string // protocol= as given; "" means none
 	HasProto bool
 
-	NoNetblock bool // netblock=0
+	NoNetblock bool // netblock= present with a value other than 1
 	Redirect   bool // redirect present
 	Time       bool // time present
 
@@ -46,6 +48,36 @@ type Request struct {
 	// then the "Cannot parse client IP address" error, at the point of the
 	// protocol where production gives it.
 	Client netip.Addr
+}
+
+// FoundVia is the step of the selection that found an answer's first
+// mirrors (docs/protocol.md section 5). The server's debug log and its
+// metrics report it by name.
+type FoundVia uint8
+
+// The found-via values, in the order of the steps.
+const (
+	ViaNone      FoundVia = iota // no step found a mirror, or no selection ran
+	ViaNetblocks                 // a host netblock containing the client
+	ViaASN                       // the client's ASN
+	ViaCountry                   // the countries the client asked for
+	ViaGeoIP                     // the client's country
+	ViaContinent                 // the client's continent
+	ViaGlobal                    // the directory's global list
+
+	// FoundVias is the number of values, for tables indexed by them.
+	FoundVias = iota
+)
+
+var foundViaNames = [FoundVias]string{"none", "netblocks", "asn", "country", "geoip", "continent", "global"}
+
+// String returns the step's name: "none", "netblocks", "asn", "country",
+// "geoip", "continent" or "global".
+func (v FoundVia) String() string {
+	if int(v) < len(foundViaNames) {
+		return foundViaNames[v]
+	}
+	return "FoundVia(" + strconv.Itoa(int(v)) + ")"
 }
 
 // Options are the server-wide settings of the selection.
@@ -66,7 +98,7 @@ const (
 	Document
 	// Message is an error: Message as a plain body for mirrorlist
 	// requests, and for metalink requests a failure document unless Plain
-	// is set (protocol.md section 3 lists the plain-text errors).
+	// is set (docs/protocol.md section 3 says which are plain text).
 	Message
 )
 
@@ -74,7 +106,7 @@ const (
 // answer order.
 type Mirror struct {
 	Host       snapshot.HostRef
-	URLs       []snapshot.URLRef // after protocol filtering; mirrorlist answers keep one
+	URLs       []snapshot.URLRef // after protocol filtering, in answer order (docs/protocol.md section 6)
 	Preference int               // metalink preference: 100, 99, ... never below 1
 	Private    bool              // not in the directory's Global list
 	Location   string            // the host's country, upper-case
@@ -101,11 +133,11 @@ type Answer struct {
 	Details  *snapshot.File // Form Document: the file's versions
 	Location string         // Form Redirect: the chosen URL
 
-	FoundVia      string // netblocks, asn, country, geoip, continent, global, or ""
-	ClientCountry string // "N/A" when unknown
+	FoundVia      FoundVia // the step that found the first mirrors
+	ClientCountry string   // "N/A" when unknown
 
 	// Log is set when the request had repo and arch: an access-log line is
-	// due (protocol.md section 8).
+	// due (docs/protocol.md section 8).
 	Log     bool
 	LogRepo string // the repo as requested, before redirects
 	LogArch string // the arch after the source rewrite

@@ -8,7 +8,7 @@ import (
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
 
-// The fixed texts of protocol.md section 3.
+// The fixed texts of docs/protocol.md section 3.
 const (
 	msgMissingParams = "# either path=, or repo= and arch= must be specified"
 	msgInvalidPath   = "error: invalid path"
@@ -23,10 +23,10 @@ const (
 // every random choice; pass a seeded one in tests and a per-request one
 // (never shared between goroutines) in the server.
 //
-// The steps follow protocol.md: the request is validated and its directory
-// found (section 3), the client address checked where production checks
-// it, the mirrors chosen and ordered (section 4), and their URLs picked
-// (section 5). Resolve reuses a's memory, so an Answer kept in a pool makes
+// The steps follow docs/protocol.md: the request is validated and its
+// directory found (section 3), the client address checked where production
+// checks it (section 4), the mirrors chosen and ordered (section 5), and
+// their URLs picked (section 6). Resolve reuses a's memory, so an Answer kept in a pool makes
 // a typical request allocation-free apart from the few strings an answer
 // must hold.
 func Resolve(s *snapshot.Snapshot, req *Request, opt Options, rng *rand.Rand, a *Answer) {
@@ -84,7 +84,7 @@ func (r *resolver) failPlain(status int, msg string) {
 }
 
 // locate validates the request and finds its directory and file
-// (protocol.md section 3, steps 1 to 3), starting the header on the way. It
+// (docs/protocol.md section 3, steps 1 to 3), starting the header on the way. It
 // reports whether the request can go on; if not, the answer is set.
 func (r *resolver) locate() bool {
 	req := r.req
@@ -174,15 +174,14 @@ func (r *resolver) locateRepo() bool {
 
 // invalidRepoMessage is the body of the invalid repo answer: the header so
 // far, the error, and every repository and arch the snapshot knows, one a
-// line. keys are "repo+arch", sorted; each is split at its last '+' (an
-// arch never contains one), and a key without '+' is left out. The message
-// runs to tens of kilobytes at Fedora's scale, so it is sized first and
-// built in a single allocation.
+// line. keys are "repo+arch", sorted, as SplitRepoArch splits them; a key
+// without '+' is left out. The message runs to tens of kilobytes at
+// Fedora's scale, so it is sized first and built in a single allocation.
 func invalidRepoMessage(header []byte, keys []string) string {
 	const linePrefix, archPrefix = "# repo=", "&arch="
 	n := len(header) + len(msgInvalidRepo)
 	for _, k := range keys {
-		if strings.LastIndexByte(k, '+') >= 0 {
+		if _, _, ok := SplitRepoArch(k); ok {
 			n += len(linePrefix) + len(k) - 1 + len(archPrefix) + 1
 		}
 	}
@@ -191,17 +190,28 @@ func invalidRepoMessage(header []byte, keys []string) string {
 	b.Write(header)
 	b.WriteString(msgInvalidRepo)
 	for _, k := range keys {
-		i := strings.LastIndexByte(k, '+')
-		if i < 0 {
+		repo, arch, ok := SplitRepoArch(k)
+		if !ok {
 			continue
 		}
 		b.WriteString(linePrefix)
-		b.WriteString(k[:i])
+		b.WriteString(repo)
 		b.WriteString(archPrefix)
-		b.WriteString(k[i+1:])
+		b.WriteString(arch)
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// SplitRepoArch splits a RepoArchToDirectoryName key, "repo+arch", at its
+// last '+': repository names may contain '+', architectures do not. ok is
+// false for a key without '+'; either part may be empty.
+func SplitRepoArch(key string) (repo, arch string, ok bool) {
+	i := strings.LastIndexByte(key, '+')
+	if i < 0 {
+		return "", "", false
+	}
+	return key[:i], key[i+1:], true
 }
 
 // cleanPath trims every leading and trailing '/' of p and collapses each run
@@ -223,8 +233,8 @@ func cleanPath(p string) string {
 }
 
 // answer finishes the answer once the mirrors are chosen: the protocol and
-// time header suffixes, each mirror's URLs (section 5), and the form of the
-// answer (section 7).
+// time header suffixes, each mirror's URLs (docs/protocol.md section 6), and the
+// form of the answer (section 7).
 func (r *resolver) answer() {
 	a, req := r.a, r.req
 	if req.HasProto {

@@ -10,16 +10,6 @@ import (
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
 
-// The found-via values: which step found the answer's first mirrors.
-const (
-	viaNetblocks = "netblocks"
-	viaASN       = "asn"
-	viaCountry   = "country"
-	viaGeoIP     = "geoip"
-	viaContinent = "continent"
-	viaGlobal    = "global"
-)
-
 // scratch is the working memory of one Resolve call. It lives in the Answer
 // and keeps its capacity across calls, so a pooled Answer needs no new
 // memory for it once warmed up.
@@ -109,7 +99,7 @@ func compareHits(a, b netblockHit) int {
 	return cmp.Compare(a.key, b.key)
 }
 
-// choose runs the selection steps of protocol.md section 4, in order. Each
+// choose runs the selection steps of docs/protocol.md section 5, in order. Each
 // step appends its group to sc.order and shuffles it there; a host already
 // placed by an earlier group, or not carrying the directory, is skipped, so
 // sc.order ends up as the answer's hosts in answer order.
@@ -159,7 +149,7 @@ func (r *resolver) netblocks(client netip.Addr) {
 		return
 	}
 	r.a.Header = append(r.a.Header, "Using preferred netblock "...)
-	r.foundVia(viaNetblocks)
+	r.foundVia(ViaNetblocks)
 	slices.SortFunc(sc.hits, compareHits)
 	for _, hit := range sc.hits {
 		r.place(hit.host)
@@ -180,7 +170,7 @@ func (r *resolver) asn(client netip.Addr) {
 	r.a.Header = append(r.a.Header, "Using ASN "...)
 	r.a.Header = strconv.AppendUint(r.a.Header, uint64(asn), 10)
 	r.a.Header = append(r.a.Header, ' ')
-	r.foundVia(viaASN)
+	r.foundVia(ViaASN)
 	start := len(r.sc.order)
 	r.add(hosts, false)
 	shuffle(r.sc.order[start:], r.rng)
@@ -215,7 +205,7 @@ func (r *resolver) requestedCountries() {
 	}
 	if found > 0 {
 		r.onlyCountry = true
-		r.foundVia(viaCountry)
+		r.foundVia(ViaCountry)
 	}
 }
 
@@ -226,7 +216,7 @@ func (r *resolver) geoip() {
 		return
 	}
 	r.headerCountry(r.clientCountry)
-	r.foundVia(viaGeoIP)
+	r.foundVia(ViaGeoIP)
 	start := len(r.sc.order)
 	r.add(hosts, true)
 	r.weighted(start)
@@ -237,7 +227,7 @@ func (r *resolver) geoip() {
 func (r *resolver) continent() {
 	start := len(r.sc.order)
 	if r.neighbours(r.clientCountry) > 0 {
-		r.foundVia(viaContinent)
+		r.foundVia(ViaContinent)
 	}
 	r.weighted(start)
 }
@@ -274,8 +264,8 @@ func (r *resolver) global() {
 		return
 	}
 	r.headerCountry("global")
-	if r.a.FoundVia == "" || n == 0 {
-		r.a.FoundVia = viaGlobal
+	if r.a.FoundVia == ViaNone || n == 0 {
+		r.a.FoundVia = ViaGlobal
 	}
 	start := len(r.sc.order)
 	r.add(r.a.Dir.Global(), true)
@@ -283,10 +273,12 @@ func (r *resolver) global() {
 }
 
 // usableHosts counts the hosts chosen so far that keep a URL after
-// protocol= filtering, stopping at limit.
+// protocol= filtering, stopping at limit. When none keeps one, the answer
+// would list them unfiltered, and so they all count, as in production.
 func (r *resolver) usableHosts(limit int) int {
+	all := min(len(r.sc.order), max(limit, 0))
 	if len(r.sc.protos) == 0 {
-		return min(len(r.sc.order), max(limit, 0))
+		return all
 	}
 	n := 0
 	for _, h := range r.sc.order {
@@ -296,6 +288,9 @@ func (r *resolver) usableHosts(limit int) int {
 		if r.matchesProtocol(h) {
 			n++
 		}
+	}
+	if n == 0 {
+		return all
 	}
 	return n
 }
@@ -351,8 +346,8 @@ func (r *resolver) headerCountry(cc string) {
 
 // foundVia records the step that found the first mirrors, unless an
 // earlier one did.
-func (r *resolver) foundVia(via string) {
-	if r.a.FoundVia == "" {
+func (r *resolver) foundVia(via FoundVia) {
+	if r.a.FoundVia == ViaNone {
 		r.a.FoundVia = via
 	}
 }

@@ -4,15 +4,19 @@ import (
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
 
-// buildMirrors turns the chosen hosts into the answer's mirrors (protocol.md
-// section 5): each host's URLs for the directory, filtered by protocol=
-// unless no host at all would keep one, then one URL per host for a
-// mirrorlist. Hosts left without a URL are dropped; the others get the
-// metalink preference 100, 99, ... never below 1.
+// buildMirrors turns the chosen hosts into the answer's mirrors
+// (docs/protocol.md, "URLs and protocols"): each host's URLs for the
+// directory, filtered by protocol= unless no host at all would keep one.
+// A metalink keeps them in snapshot order. A mirrorlist without protocol=,
+// and every redirect, keeps one URL per host; a mirrorlist with protocol=
+// keeps what a metalink would, as production does, best scheme first.
+// Hosts left without a URL are dropped; the others get the metalink
+// preference 100, 99, ... never below 1.
 func (r *resolver) buildMirrors() {
 	a := r.a
 	filter := len(r.sc.protos) > 0 && r.anyMatchesProtocol()
-	one := r.req.Kind == Mirrorlist
+	list := r.req.Kind == Mirrorlist
+	one := list && (r.req.Redirect || !r.req.HasProto)
 	pref := 100
 	for _, h := range r.sc.order {
 		urls, _ := r.urlsOf(h)
@@ -21,6 +25,9 @@ func (r *resolver) buildMirrors() {
 			urls = r.pickOne(urls, filter)
 		case filter:
 			urls = r.filterURLs(urls)
+		}
+		if list && !one && len(urls) > 1 {
+			urls = r.ranked(urls)
 		}
 		if len(urls) == 0 {
 			continue
@@ -106,6 +113,25 @@ func (r *resolver) pickOne(urls []snapshot.URLRef, filter bool) []snapshot.URLRe
 	}
 	return urls[best : best+1 : best+1]
 }
+
+// ranked returns urls ordered by scheme preference (schemeRank), in
+// snapshot order among equals. The result lives in sc.urls, as
+// filterURLs's does.
+func (r *resolver) ranked(urls []snapshot.URLRef) []snapshot.URLRef {
+	start := len(r.sc.urls)
+	for rank := range schemeRanks {
+		for _, u := range urls {
+			if schemeRank(r.m.URLScheme(u)) == rank {
+				r.sc.urls = append(r.sc.urls, u)
+			}
+		}
+	}
+	end := len(r.sc.urls)
+	return r.sc.urls[start:end:end]
+}
+
+// schemeRanks is the number of ranks schemeRank gives.
+const schemeRanks = 4
 
 // schemeRank orders URLs by scheme for a mirrorlist: lower is better.
 func schemeRank(s snapshot.Scheme) int {

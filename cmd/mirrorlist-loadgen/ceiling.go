@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/mirrorlist-go/mirrorlist-server/httpapi"
+	"github.com/mirrorlist-go/mirrorlist-server/httpapi/gather"
 )
 
 // maxBodySize bounds the ceiling's answer.
@@ -26,7 +26,7 @@ func runCeiling(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:0", "loopback `ADDRESS:PORT` to listen on (port 0: any free port)")
 	size := fs.Int("body-size", 8192, "size in bytes of every answer's body: the mean answer size of the server measured")
-	gather := fs.Bool("gather", false, "send each answer's headers and body in one write, as the mirrorlist server does (httpapi.GatherListener); default: plain net/http")
+	gathered := fs.Bool("gather", false, "send each answer's headers and body in one write, as the mirrorlist server does (gather.Listener); default: plain net/http")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -45,11 +45,11 @@ func runCeiling(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
-	return serveCeiling(ctx, ln, newCeiling(*size), *gather)
+	return serveCeiling(ctx, ln, newCeiling(*size), *gathered)
 }
 
 // serveCeiling serves h on ln until ctx ends.
-func serveCeiling(ctx context.Context, ln net.Listener, h http.Handler, gather bool) error {
+func serveCeiling(ctx context.Context, ln net.Listener, h http.Handler, gathered bool) error {
 	// The timeouts are the mirrorlist server's, so that both pay for the
 	// same connection bookkeeping.
 	srv := &http.Server{
@@ -60,9 +60,9 @@ func serveCeiling(ctx context.Context, ln net.Listener, h http.Handler, gather b
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
-	if gather {
-		ln = httpapi.NewGatherListener(ln)
-		srv.ConnContext = httpapi.ConnContext
+	if gathered {
+		ln = gather.NewListener(ln)
+		srv.ConnContext = gather.ConnContext
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -106,6 +106,6 @@ func (c *ceiling) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Length", c.length)
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		httpapi.WriteBody(w, r, c.body)
+		gather.WriteBody(w, r, c.body)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/mirrorlist-go/mirrorlist-server/httpapi"
+	"github.com/mirrorlist-go/mirrorlist-server/httpapi/accesslog"
+	"github.com/mirrorlist-go/mirrorlist-server/httpapi/gather"
 	"github.com/mirrorlist-go/mirrorlist-server/reload"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
@@ -25,7 +27,7 @@ type app struct {
 	o         *options
 	logger    *zap.Logger
 	holder    *snapshot.Holder
-	accessLog *httpapi.AccessLog
+	accessLog *accesslog.Writer
 	reg       *prometheus.Registry // nil without an admin listener
 	metrics   *httpapi.Metrics     // nil without an admin listener
 	reloader  *reload.Reloader
@@ -33,7 +35,7 @@ type app struct {
 
 // newApp builds the parts. It reads nothing yet: serve does the first
 // load.
-func newApp(o *options, logger *zap.Logger, accessLog *httpapi.AccessLog) (*app, error) {
+func newApp(o *options, logger *zap.Logger, accessLog *accesslog.Writer) (*app, error) {
 	a := &app{o: o, logger: logger, holder: new(snapshot.Holder), accessLog: accessLog}
 	if o.adminListen != "" {
 		if err := a.newMetrics(); err != nil {
@@ -115,8 +117,8 @@ func (a *app) listen(wrap func(http.Handler) http.Handler) ([]*listener, error) 
 	}
 	srv := newServer(h, a.o.limits, a.logger.Named("http"))
 	srv.ConnState = a.metrics.ConnState
-	srv.ConnContext = httpapi.ConnContext
-	list := []*listener{{name: "main", ln: httpapi.NewGatherListener(ln), srv: srv}}
+	srv.ConnContext = gather.ConnContext
+	list := []*listener{{name: "main", ln: gather.NewListener(ln), srv: srv}}
 	if a.o.adminListen == "" {
 		return list, nil
 	}

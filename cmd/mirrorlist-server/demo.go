@@ -6,9 +6,9 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
-	"strings"
 
 	"github.com/mirrorlist-go/mirrorlist-server/fixtures"
+	"github.com/mirrorlist-go/mirrorlist-server/resolve"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
 
@@ -79,14 +79,12 @@ func demoRepo(keys []string) (repo, arch string) {
 	return "", ""
 }
 
-// splitRepoArch splits a "repo+arch" key at its last '+': repository
-// names may contain '+', architectures do not.
+// splitRepoArch splits a "repo+arch" key as the server does, and
+// refuses a key with an empty repo or arch: the demo prints a request a
+// reader can try.
 func splitRepoArch(key string) (repo, arch string, ok bool) {
-	i := strings.LastIndexByte(key, '+')
-	if i <= 0 || i == len(key)-1 {
-		return "", "", false
-	}
-	return key[:i], key[i+1:], true
+	repo, arch, ok = resolve.SplitRepoArch(key)
+	return repo, arch, ok && repo != "" && arch != ""
 }
 
 // dialable returns host:port for a client to connect to addr: a wildcard

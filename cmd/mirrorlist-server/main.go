@@ -19,7 +19,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/mirrorlist-go/mirrorlist-server/httpapi"
+	"github.com/mirrorlist-go/mirrorlist-server/httpapi/accesslog"
 	"github.com/mirrorlist-go/mirrorlist-server/reload"
 )
 
@@ -126,11 +126,11 @@ func serveOptions(ctx context.Context, o *options, logger *zap.Logger, e env) er
 
 // openAccessLog opens the statistics log, or returns nil (no log) for an
 // empty path.
-func openAccessLog(path string, logger *zap.Logger) (*httpapi.AccessLog, error) {
+func openAccessLog(path string, logger *zap.Logger) (*accesslog.Writer, error) {
 	if path == "" {
 		return nil, nil
 	}
-	l, err := httpapi.OpenAccessLog(httpapi.AccessLogConfig{Path: path, Logger: logger.Named("accesslog")})
+	l, err := accesslog.Open(accesslog.Config{Path: path, Logger: logger.Named("accesslog")})
 	if err != nil {
 		return nil, err // names the file
 	}
@@ -139,7 +139,7 @@ func openAccessLog(path string, logger *zap.Logger) (*httpapi.AccessLog, error) 
 
 // closeAccessLog writes the access log's last lines and reports what was
 // lost, if anything.
-func closeAccessLog(l *httpapi.AccessLog, logger *zap.Logger) {
+func closeAccessLog(l *accesslog.Writer, logger *zap.Logger) {
 	if l == nil {
 		return
 	}
