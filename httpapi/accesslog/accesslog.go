@@ -141,11 +141,11 @@ func (l *Writer) Log(client netip.Addr, day time.Time, country, repo, arch strin
 	b = append(b, "; DATE: "...)
 	b = day.UTC().AppendFormat(b, time.DateOnly)
 	b = append(b, "; COUNTRY: "...)
-	b = AppendValue(b, country)
+	b = appendField(b, country)
 	b = append(b, "; REPO: "...)
-	b = AppendValue(b, repo)
+	b = appendField(b, repo)
 	b = append(b, "; ARCH: "...)
-	b = AppendValue(b, arch)
+	b = appendField(b, arch)
 	b = append(b, '\n')
 	if len(b) > l.maxBytes {
 		l.buf = b[:start]
@@ -153,6 +153,24 @@ func (l *Writer) Log(client netip.Addr, day time.Time, country, repo, arch strin
 		return
 	}
 	l.buf = b
+}
+
+// appendField appends one field of a line: as AppendValue, and with the
+// space, ';' and '%' percent-encoded too. Fedora's statistics scripts split
+// a line on spaces, so a decoded space (repo=a%20b) would shift the fields
+// they read; production, which never decodes, logs what the client sent,
+// and encoding these three bytes gives the same text for them.
+func appendField(dst []byte, s string) []byte {
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == ' ' || c == ';' || c == '%' || c < 0x20 || c == 0x7f:
+			dst = append(dst, '%', hex[c>>4], hex[c&0xf])
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
 }
 
 // AppendValue appends s with its control bytes percent-encoded (%0A), so
