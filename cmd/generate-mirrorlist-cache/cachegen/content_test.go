@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/prototext"
@@ -23,6 +24,8 @@ import (
 //   - bandwidths are clamped to 1–10,000, a missing one is 1 (the server
 //     weighs both the same);
 //   - DisabledRepositoryCache keeps its true entries;
+//   - host countries are upper case (MirrorManager's generators upper-case
+//     them; the server upper-cases what it reads);
 //   - LocationCache, which the server never reads, is left out, and so is
 //     HostMaxConnectionCache outside the original's hosts.
 type content struct {
@@ -99,7 +102,7 @@ func contentOf(m *pb.MirrorList, hosts []int64) content {
 		}
 	}
 	for _, e := range m.HostCountryCache {
-		c.Country[e.GetKey()] = e.GetValue()
+		c.Country[e.GetKey()] = strings.ToUpper(e.GetValue())
 	}
 	for _, e := range m.HostAsnCache {
 		c.ASN[e.GetKey()] = sorted(append(c.ASN[e.GetKey()], e.Value...))

@@ -7,10 +7,12 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/mirrorlist-go/mirrorlist-server/cmd/generate-mirrorlist-cache/cachegen"
@@ -71,16 +73,49 @@ func loadDatabase(t *testing.T, srv *pgtest.Server, name string, m *pb.MirrorLis
 // a sample of requests exactly as the fixture's own does.
 func TestSmallRoundTrip(t *testing.T) {
 	srv := pgtest.Start(t)
-	ctx := context.Background()
 	set, err := fixtures.ReadFS(fixtures.Small, "small")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m pb.MirrorList
-	if err := proto.Unmarshal(set.Snapshot, &m); err != nil {
+	m := decode(t, set.Snapshot)
+	conn := pgtest.Connect(t, loadDatabase(t, srv, "small", m))
+	roundTrip(t, set, m, conn, fixtures.Config{Scale: fixtures.ScaleSmall, Seed: fixtures.SmallSeed}, 3000)
+}
+
+// TestFedoraRoundTrip is the same check at Fedora's scale, run by hand:
+// loading a fedora set takes PostgreSQL minutes, too long for every test
+// run. Load it with mm2load first (README, Generating the snapshot), then
+//
+//	MIRRORLIST_FEDORA_DIR=/tmp/fedora MIRRORLIST_FEDORA_DB='postgres:///fedora?host=/tmp/pg' \
+//	  go test -run TestFedoraRoundTrip -v ./cmd/generate-mirrorlist-cache/cachegen
+//
+// where the directory holds the set of mirrorlist-fixtures -scale fedora
+// -seed 1 and the database its snapshot.
+func TestFedoraRoundTrip(t *testing.T) {
+	dir, url := os.Getenv("MIRRORLIST_FEDORA_DIR"), os.Getenv("MIRRORLIST_FEDORA_DB")
+	if dir == "" || url == "" {
+		t.Skip("run by hand: set MIRRORLIST_FEDORA_DIR and MIRRORLIST_FEDORA_DB")
+	}
+	set, err := fixtures.ReadFS(os.DirFS(dir), ".")
+	if err != nil {
 		t.Fatal(err)
 	}
-	conn := pgtest.Connect(t, loadDatabase(t, srv, "small", &m))
+	roundTrip(t, set, decode(t, set.Snapshot), pgtest.Connect(t, url), fixtures.Config{Scale: fixtures.ScaleFedora, Seed: 1}, 20000)
+}
+
+func decode(t *testing.T, b []byte) *pb.MirrorList {
+	t.Helper()
+	var m pb.MirrorList
+	if err := proto.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return &m
+}
+
+// roundTrip regenerates set's snapshot m from the database conn holds and
+// compares content and the answers to n requests of mix.
+func roundTrip(t *testing.T, set *fixtures.Set, m *pb.MirrorList, conn *pgx.Conn, mix fixtures.Config, n int) {
+	ctx := context.Background()
 	var out bytes.Buffer
 	st, err := cachegen.Generate(ctx, conn, &out, cachegen.Options{
 		Now:  func() time.Time { return time.Unix(int64(m.GetTime()), 0) },
@@ -90,12 +125,8 @@ func TestSmallRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%+v", st)
-	var regenerated pb.MirrorList
-	if err := proto.Unmarshal(out.Bytes(), &regenerated); err != nil {
-		t.Fatal(err)
-	}
-	hosts := hostIDs(&m)
-	compareContent(t, contentOf(&regenerated, hosts), contentOf(&m, hosts))
+	hosts := hostIDs(m)
+	compareContent(t, contentOf(decode(t, out.Bytes()), hosts), contentOf(m, hosts))
 	want, err := set.Load(ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +137,7 @@ func TestSmallRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	targets, err := fixtures.Mix(fixtures.Config{Scale: fixtures.ScaleSmall, Seed: fixtures.SmallSeed}, 3000)
+	targets, err := fixtures.Mix(mix, n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,4 +162,5 @@ func TestSmallRoundTrip(t *testing.T) {
 	if withMirrors < len(targets)*3/4 {
 		t.Errorf("only %d of %d answers list mirrors", withMirrors, len(targets))
 	}
+	t.Logf("%d answers compared, %d listing mirrors", len(targets), withMirrors)
 }
