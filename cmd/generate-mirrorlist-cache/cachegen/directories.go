@@ -65,7 +65,7 @@ FROM directory d JOIN (
 ORDER BY d.id`
 	bw := bufio.NewWriterSize(w, 1<<20)
 	enc := &dirEncoder{}
-	sel := newSelection(g.maxHostCategory())
+	sel := newSelection(len(g.hcIndex))
 	err := g.query(ctx, tx, "directories", sql, func(rows pgx.Rows) error {
 		var id, cat int32
 		var name string
@@ -95,16 +95,6 @@ ORDER BY d.id`
 	return nil
 }
 
-func (g *generator) maxHostCategory() int32 {
-	var m int32
-	for _, c := range g.categories {
-		for _, hc := range c.hcs {
-			m = max(m, hc.id)
-		}
-	}
-	return m
-}
-
 // A directoryEntry is one MirrorListCache element before encoding. Its
 // slices are reused from one directory to the next.
 type directoryEntry struct {
@@ -128,15 +118,15 @@ type hostURLs struct {
 
 // selection is the scratch state of one directory's host selection.
 type selection struct {
-	up    []bool // indexed by host category id: up to date here
+	up    []bool // indexed by host category number: up to date here
 	entry directoryEntry
 	cc    map[string][]int64
 	i2    map[string][]int64
 }
 
-func newSelection(maxHC int32) *selection {
+func newSelection(hostCategories int) *selection {
 	return &selection{
-		up: make([]bool, int(maxHC)+1),
+		up: make([]bool, hostCategories),
 		cc: make(map[string][]int64),
 		i2: make(map[string][]int64),
 	}
@@ -155,10 +145,8 @@ func newSelection(maxHC int32) *selection {
 // of a host's categories), and ByCountry's keys are sorted (Rust: first
 // seen).
 func (g *generator) entry(s *selection, dir string, c *category, upHCs []int32) *directoryEntry {
-	for _, hc := range upHCs {
-		if int(hc) < len(s.up) {
-			s.up[hc] = true
-		}
+	for _, i := range upHCs {
+		s.up[i] = true
 	}
 	e := &s.entry
 	e.directory = dir
@@ -168,7 +156,7 @@ func (g *generator) entry(s *selection, dir string, c *category, upHCs []int32) 
 	clear(s.cc)
 	clear(s.i2)
 	for _, hc := range c.hcs {
-		if !hc.always && !s.up[hc.id] {
+		if !hc.always && !s.up[hc.index] {
 			continue
 		}
 		h := &g.hosts[hc.host]
@@ -194,10 +182,8 @@ func (g *generator) entry(s *selection, dir string, c *category, upHCs []int32) 
 			s.cc[h.country] = append(s.cc[h.country], id)
 		}
 	}
-	for _, hc := range upHCs {
-		if int(hc) < len(s.up) {
-			s.up[hc] = false
-		}
+	for _, i := range upHCs {
+		s.up[i] = false
 	}
 	e.byCountry = groups(e.byCountry[:0], s.cc)
 	e.byInternet2 = groups(e.byInternet2[:0], s.i2)

@@ -106,8 +106,9 @@ type generator struct {
 	hosts      []host        // ascending id
 	hostByID   map[int32]int // index into hosts
 	categories map[int32]*category
+	hcIndex    map[int32]int32   // host category id → its dense number
 	hcurls     map[int32][]int64 // host category id → its public hcurl ids, ascending
-	upToDate   map[int32][]int32 // directory id → host category ids up to date there
+	upToDate   map[int32][]int32 // directory id → dense numbers of the host categories up to date there
 	head       headCaches
 	serving    map[int64]struct{}
 }
@@ -127,6 +128,7 @@ func newGenerator(opt Options) *generator {
 		start:      opt.Now(),
 		hostByID:   make(map[int32]int),
 		categories: make(map[int32]*category),
+		hcIndex:    make(map[int32]int32),
 		hcurls:     make(map[int32][]int64),
 		upToDate:   make(map[int32][]int32),
 		serving:    make(map[int64]struct{}),

@@ -33,7 +33,8 @@ type category struct {
 // A hostCategory is one host_category row: a host carrying a category.
 type hostCategory struct {
 	id     int32
-	host   int // index into generator.hosts
+	index  int32 // dense number, 0 to the count of host categories
+	host   int   // index into generator.hosts
 	always bool
 }
 
@@ -294,13 +295,17 @@ WHERE host_id IS NOT NULL AND category_id IS NOT NULL ORDER BY host_id, id`
 		if c == nil || !ok {
 			return nil
 		}
-		c.hcs = append(c.hcs, hostCategory{id: id, host: i, always: always})
+		index := int32(len(g.hcIndex))
+		g.hcIndex[id] = index
+		c.hcs = append(c.hcs, hostCategory{id: id, index: index, host: i, always: always})
 		return nil
 	})
 }
 
 // readUpToDate reads host_category_dir, the largest table: for every
-// directory, the host categories up to date there.
+// directory, the dense numbers of the host categories up to date there.
+// Rows of host categories no directory entry can use (no host with a
+// site, no category with a top directory) are dropped here.
 func (g *generator) readUpToDate(ctx context.Context, tx pgx.Tx) error {
 	const sql = `SELECT directory_id, host_category_id FROM host_category_dir WHERE up2date AND directory_id IS NOT NULL`
 	return g.query(ctx, tx, "host_category_dir", sql, func(rows pgx.Rows) error {
@@ -308,7 +313,9 @@ func (g *generator) readUpToDate(ctx context.Context, tx pgx.Tx) error {
 		if err := rows.Scan(&dir, &hc); err != nil {
 			return err
 		}
-		g.upToDate[dir] = append(g.upToDate[dir], hc)
+		if index, ok := g.hcIndex[hc]; ok {
+			g.upToDate[dir] = append(g.upToDate[dir], index)
+		}
 		return nil
 	})
 }

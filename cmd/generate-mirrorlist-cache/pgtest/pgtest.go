@@ -80,6 +80,11 @@ func Start(tb testing.TB) *Server {
 // findBin returns the directory that holds initdb and pg_ctl.
 func findBin() (string, error) {
 	if d := os.Getenv("MIRRORLIST_PG_BIN"); d != "" {
+		for _, name := range []string{"initdb", "pg_ctl"} {
+			if _, err := os.Stat(filepath.Join(d, name)); err != nil {
+				return "", fmt.Errorf("MIRRORLIST_PG_BIN: %w", err)
+			}
+		}
 		return d, nil
 	}
 	if p, err := exec.LookPath("initdb"); err == nil {
