@@ -1,0 +1,72 @@
+package mm2db
+
+import (
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/mirrorlist-go/mirrorlist-server/proto"
+)
+
+func entry(dir, sub string, hosts ...*pb.IntRepeatedIntMap) *pb.MirrorListCacheType {
+	return &pb.MirrorListCacheType{Directory: proto.String(dir), Subpath: proto.String(sub), ByHostId: hosts}
+}
+
+func byHost(host int64, urls ...int64) *pb.IntRepeatedIntMap {
+	return &pb.IntRepeatedIntMap{Key: proto.Int64(host), Value: urls}
+}
+
+func hcurl(id int64) *pb.IntStringMap {
+	return &pb.IntStringMap{Key: proto.Int64(id), Value: proto.String("https://example.org/" + string(rune('a'+id)))}
+}
+
+// TestPlanRefuses checks that snapshots a MirrorManager2 database cannot
+// hold are refused with a message naming the conflict.
+func TestPlanRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		m    *pb.MirrorList
+		want string
+	}{
+		{"subpath not a suffix", &pb.MirrorList{MirrorListCache: []*pb.MirrorListCacheType{entry("pub/a/b", "c")}},
+			`does not end in its subpath "c"`},
+		{"hcurl of two hosts", &pb.MirrorList{
+			HCUrlCache:      []*pb.IntStringMap{hcurl(1)},
+			MirrorListCache: []*pb.MirrorListCacheType{entry("pub/a", "", byHost(10, 1), byHost(11, 1))},
+		}, "hcurl 1 belongs to host 10"},
+		{"host in two ASNs", &pb.MirrorList{HostAsnCache: []*pb.IntRepeatedIntMap{byHost(100, 10), byHost(200, 10)}},
+			"host 10 is pinned to ASNs 100 and 200"},
+		{"repo key without arch", &pb.MirrorList{RepoArchToDirectoryName: []*pb.StringStringMap{{Key: proto.String("fedora"), Value: proto.String("pub/a")}}},
+			`key "fedora" is not <repo>+<arch>`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := &loader{m: tc.m, dirID: make(map[string]int32)}
+			if err := l.plan(); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestPlanNotes checks what is left out, and said so: a missing hcurl and
+// the placeholder host for unreferenced ones.
+func TestPlanNotes(t *testing.T) {
+	m := &pb.MirrorList{
+		HCUrlCache:      []*pb.IntStringMap{hcurl(1), hcurl(2)},
+		MirrorListCache: []*pb.MirrorListCacheType{entry("pub/a", "", byHost(10, 1, 9))},
+	}
+	l := &loader{m: m, dirID: make(map[string]int32)}
+	if err := l.plan(); err != nil {
+		t.Fatal(err)
+	}
+	notes := strings.Join(l.notes, "\n")
+	for _, want := range []string{"hcurl 9 (in pub/a's ByHostId) is not in HCUrlCache", "1 hcurls no directory references belong to placeholder host 11"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notes lack %q:\n%s", want, notes)
+		}
+	}
+	if l.hcurlOf[2] == l.hcurlOf[1] {
+		t.Errorf("the unreferenced hcurl shares host 10's host category")
+	}
+}
