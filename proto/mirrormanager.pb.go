@@ -1,7 +1,7 @@
 // Schema of MirrorManager's mirrorlist snapshot (mirrorlist_cache.proto).
 //
 // Field numbers and types must match the files MirrorManager writes; see
-// ../shared/spec/snapshot-format.md. "Maps" are repeated key/value messages
+// docs/snapshot-format.md. "Maps" are repeated key/value messages
 // because the writer's protobuf predates real maps.
 //
 // Regenerate the Go code (from the repository root):

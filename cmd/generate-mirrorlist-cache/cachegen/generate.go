@@ -1,5 +1,5 @@
 // Package cachegen builds the mirrorlist snapshot (mirrorlist_cache.proto,
-// ../shared/spec/snapshot-format.md) from MirrorManager2's PostgreSQL
+// docs/snapshot-format.md) from MirrorManager2's PostgreSQL
 // database, with the semantics of the Rust project's generate-mirrorlist-
 // cache (adrianreber/mirrorlist-server), itself a replacement for
 // MirrorManager2's mm2_refresh_mirrorlist_cache.
