@@ -4,7 +4,7 @@
 // describes, and it keeps the statistics access log of section 8. It also
 // answers the health endpoints (/readyz on the main port; /healthz, /readyz,
 // /metrics and the reload hook on the admin listener, see NewAdmin) and
-// keeps the Prometheus metrics of the requests, answers and reloads.
+// keeps the Prometheus metrics of the requests and answers.
 //
 // The request path is built to allocate little: the query is scanned in
 // place instead of into a map, answers, buffers and random sources are

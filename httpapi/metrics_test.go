@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bufio"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,7 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mirrorlist-go/mirrorlist-server/fixtures"
-	"github.com/mirrorlist-go/mirrorlist-server/reload"
 	"github.com/mirrorlist-go/mirrorlist-server/resolve"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
@@ -185,47 +183,6 @@ func TestMetricsSnapshot(t *testing.T) {
 	for name, v := range want {
 		if got[name] != v {
 			t.Errorf("%s = %v, want %v", name, got[name], v)
-		}
-	}
-}
-
-// TestMetricsReloads feeds reload results in order and checks the reload
-// series after each.
-func TestMetricsReloads(t *testing.T) {
-	rig := newMetricsRig(t, tinySnapshot(t), nil)
-	start := time.Unix(1_800_000_000, 0)
-	steps := []struct {
-		res                   reload.Result
-		ok, failed, refused   float64
-		successful            float64
-		generation            float64
-		successTime, failTime float64
-	}{
-		{reload.Result{Outcome: reload.Reloaded, Generation: 1, Start: start, Duration: time.Second},
-			1, 0, 0, 1, 1, 1_800_000_001, 0},
-		{reload.Result{Outcome: reload.Failed, Generation: 1, Start: start.Add(time.Minute), Err: errors.New("bad")},
-			1, 1, 0, 0, 1, 1_800_000_001, 1_800_000_060},
-		{reload.Result{Outcome: reload.Reloaded, Generation: 2, Start: start.Add(2 * time.Minute), Duration: 2 * time.Second},
-			2, 1, 0, 1, 2, 1_800_000_122, 1_800_000_060},
-		{reload.Result{Outcome: reload.Refused, Generation: 2, Start: start.Add(3 * time.Minute), Err: errors.New("shrunk")},
-			2, 1, 1, 0, 2, 1_800_000_122, 1_800_000_180},
-	}
-	for i, st := range steps {
-		rig.metrics.ObserveReload(st.res)
-		got := scrape(t, rig.admin)
-		want := map[string]float64{
-			`mirrorlist_reloads_total{result="ok"}`:            st.ok,
-			`mirrorlist_reloads_total{result="failed"}`:        st.failed,
-			`mirrorlist_reloads_total{result="refused"}`:       st.refused,
-			"mirrorlist_last_reload_successful":                st.successful,
-			"mirrorlist_snapshot_generation":                   st.generation,
-			"mirrorlist_last_reload_success_timestamp_seconds": st.successTime,
-			"mirrorlist_last_reload_failure_timestamp_seconds": st.failTime,
-		}
-		for name, v := range want {
-			if got[name] != v {
-				t.Errorf("step %d: %s = %v, want %v", i, name, got[name], v)
-			}
 		}
 	}
 }
