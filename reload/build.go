@@ -55,7 +55,7 @@ func (r *Reloader) attempt(ctx context.Context, forced bool) (res Result) {
 		res.Generation = r.st.Generation
 		return res // Unchanged
 	}
-	next, err := r.assemble(ctx, cur, todo)
+	next, err := r.assemble(r.paced(ctx, cur), cur, todo)
 	if err != nil {
 		return r.failed(res, Failed, err)
 	}
@@ -196,7 +196,7 @@ func (r *Reloader) finish(res Result) {
 			zap.Uint64("generation", res.Generation), zap.Stringer("cleared", was.LastOutcome),
 			zap.Time("failed_at", was.LastErrorTime), zap.String("error", was.LastError))
 	default:
-		r.logResult(res, r.st, r.releaseMemory()...)
+		r.logResult(res, r.st, r.collect())
 	}
 	r.metrics.observe(res)
 	if r.cfg.OnResult != nil {

@@ -279,7 +279,9 @@ type rig struct {
 	results chan reload.Result
 }
 
-func newRig(t *testing.T, set *fixtures.Set, settle time.Duration) *rig {
+// newRig starts a reloader over set. Its builds are paced as the server's
+// are only if paced is true: the fault tests make dozens of builds.
+func newRig(t *testing.T, set *fixtures.Set, settle time.Duration, paced bool) *rig {
 	t.Helper()
 	dir := t.TempDir()
 	if err := set.WriteDir(dir); err != nil {
@@ -295,6 +297,9 @@ func newRig(t *testing.T, set *fixtures.Set, settle time.Duration) *rig {
 		t.Fatal(err)
 	}
 	g.r = r
+	if !paced {
+		reload.Unpaced(r)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
@@ -384,7 +389,7 @@ type fault struct {
 // file is then published.
 func TestFaultsKeepOldSnapshot(t *testing.T) {
 	v := loadVersions(t)
-	g := newRig(t, v.old, time.Hour) // no watcher: only the forced reloads build
+	g := newRig(t, v.old, time.Hour, false) // no watcher: only the forced reloads build
 	c := startClients(handlerFor(t, g.holder, nil), newAnswerVersion(t, v), 4)
 	faults := protobufFaults(t, v)
 	faults = append(faults, fileFaults(t, v)...)
@@ -590,7 +595,7 @@ func TestFaultsPermissionDenied(t *testing.T) {
 		t.Skip("running as root, which reads files of mode 000: the case cannot be made; TestFaultsKeepOldSnapshot covers reads that fail otherwise (a directory, a named pipe, /dev/zero)")
 	}
 	v := loadVersions(t)
-	g := newRig(t, v.old, time.Hour)
+	g := newRig(t, v.old, time.Hour, false)
 	c := startClients(handlerFor(t, g.holder, nil), newAnswerVersion(t, v), 2)
 	g.replace(fixtures.CacheFile, v.new)
 	p := filepath.Join(g.dir, fixtures.CacheFile)
@@ -617,7 +622,7 @@ func TestFaultsPermissionDenied(t *testing.T) {
 // (unchanged) data, and every answer is of that data.
 func TestFaultsVanishing(t *testing.T) {
 	v := loadVersions(t)
-	g := newRig(t, v.old, time.Hour)
+	g := newRig(t, v.old, time.Hour, false)
 	c := startClients(handlerFor(t, g.holder, nil), newAnswerVersion(t, v), 2)
 	p := filepath.Join(g.dir, fixtures.CacheFile)
 	aside := filepath.Join(g.dir, "aside.proto")
@@ -666,7 +671,7 @@ func TestFaultsVanishing(t *testing.T) {
 // good one is published.
 func TestFaultsWatched(t *testing.T) {
 	v := loadVersions(t)
-	g := newRig(t, v.old, 50*time.Millisecond)
+	g := newRig(t, v.old, 50*time.Millisecond, false)
 	c := startClients(handlerFor(t, g.holder, nil), newAnswerVersion(t, v), 2)
 	p := filepath.Join(g.dir, fixtures.CacheFile)
 	expect := func(what string, want reload.Outcome) {

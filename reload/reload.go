@@ -105,6 +105,7 @@ type Reloader struct {
 	dirs    map[string]map[string]bool // watched directory → names of interest in it
 	seed    maphash.Seed
 	load    loaders
+	unpaced bool // builds run flat out: for tests that make many
 
 	// The requests to Run. trigger's one-element buffer is what
 	// coalesces Triggers; a ReloadNow waits in now until Run takes it.
