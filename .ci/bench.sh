@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks the server on this machine at Fedora scale and prints one table.
-# For humans, not CI (CI is .ci/run). Takes about two minutes.
+# For humans, not CI (CI is .ci/run). Takes about three minutes.
 #
 #   .ci/bench.sh [DIR]
 #
@@ -20,13 +20,19 @@
 # request (user + system, from /proc). When the ceiling does not keep its
 # CPU busy (see the per-round lines), the load generator limited it and the
 # throughput ratio flatters the server; the CPU ratio does not depend on
-# that. Settings (environment):
+# that. The last section measures reloads under load: a closed loop runs
+# while forced reloads (POST /-/reload, every part rebuilt) alternate with
+# windows of the same length without one (mirrorlist-loadgen swaps); it
+# gives the medians over the reloads of p99 and max latency during a
+# reload and without, and the server's peak RSS (VmHWM, reset before the
+# first reload) across them. Settings (environment):
 #
 #   ROUNDS=3      closed-loop rounds of each server
 #   DURATION=8s   measured time of each run (after a warm-up)
 #   CONNS=16      keep-alive connections of the load generator
 #   RATE=2000     open-loop rate for the latency figure, requests/s
 #   REQUESTS=100000  size of the request mix
+#   SWAPS=5       reloads under load (0: skip the section)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +41,7 @@ DURATION=${DURATION:-8s}
 CONNS=${CONNS:-16}
 RATE=${RATE:-2000}
 REQUESTS=${REQUESTS:-100000}
+SWAPS=${SWAPS:-5}
 SEED=1
 
 for tool in curl taskset; do
@@ -83,8 +90,9 @@ loadgen() { taskset -c 1 "$work/mirrorlist-loadgen" run -targets "$work/mix" -c 
 # Start the server on CPU 0 and time it until it answers a request of the
 # mix with something else than 503 (not loaded yet).
 port=$((20000 + RANDOM % 20000))
+admin=$((port + 1))
 start=$(date +%s.%N)
-taskset -c 0 "$work/mirrorlist-server" --listen 127.0.0.1 --port "$port" \
+taskset -c 0 "$work/mirrorlist-server" --listen 127.0.0.1 --port "$port" --admin-listen "127.0.0.1:$admin" \
 	-c "$dir/mirrorlist_cache.proto" -g "$dir/global_netblocks.txt" \
 	--cccsv "$dir/country_continent.csv" --geoip "$dir/GeoLite2-Country.mmdb" \
 	-l "$work/access.log" 2>"$work/server.log" &
@@ -95,8 +103,8 @@ until code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port$prob
 	sleep 0.02
 done
 ready=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}')
-# The load's log line follows the first answer by the time the memory
-# release after the build takes: wait for it a little.
+# The load's log line follows the first answer by the time the collection
+# after the build takes: wait for it a little.
 for _ in $(seq 50); do
 	logged=$(grep -o '"\(load_time\|duration\)":"[^"]*"' "$work/server.log" | head -n 1 | cut -d'"' -f4 || true)
 	[ -n "$logged" ] && break
@@ -149,7 +157,17 @@ done
 loadgen -target "http://127.0.0.1:$port" -warmup 1s -duration "$DURATION" -rate "$RATE" >"$work/open"
 rss_after=$(awk '/^VmRSS/ {print $2}' "/proc/$server/status")
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$server/status")
-errors=$(cat "$work"/server.* "$work"/ceiling.[0-9]* "$work"/gathered.[0-9]* "$work/open" | sed -n 's/^summary.* errors=\([0-9]*\).*/\1/p' | awk '{n += $1} END {print n}')
+
+# Reloads under load.
+runs=("$work"/server.* "$work"/ceiling.[0-9]* "$work"/gathered.[0-9]* "$work/open")
+if [ "$SWAPS" -gt 0 ]; then
+	log "$SWAPS reloads under a closed loop"
+	taskset -c 1 "$work/mirrorlist-loadgen" swaps -target "http://127.0.0.1:$port" -reload "http://127.0.0.1:$admin/-/reload" \
+		-targets "$work/mix" -c "$CONNS" -swaps "$SWAPS" -pid "$server" >"$work/swaps"
+	sed -n 's/^reload [0-9]*: .*/bench.sh: &/p' "$work/swaps" >&2
+	runs+=("$work/swaps")
+fi
+errors=$(cat "${runs[@]}" | sed -n 's/^summary.* errors=\([0-9]*\).*/\1/p' | awk '{n += $1} END {print n}')
 
 # shellcheck disable=SC2086 # the arrays are space-separated lists
 srv=$(median ${rps[server]}) ceil=$(median ${rps[ceiling]}) gath=$(median ${rps[gathered]})
@@ -184,6 +202,14 @@ ratio() {
 }
 row "server / plain ceiling, throughput / CPU" "$(ratio ceiling)"
 row "server / one-write ceiling, throughput / CPU" "$(ratio gathered)"
+if [ "$SWAPS" -gt 0 ]; then
+	sw=$work/swaps
+	row "reload under load: p99 during / steady" "$(value p99_swap_ms "$sw") / $(value p99_steady_ms "$sw") ms"
+	row "  p99 ratio (median of $SWAPS reloads)" "$(value p99_ratio "$sw")"
+	row "  max during / steady" "$(value max_swap_ms "$sw") / $(value max_steady_ms "$sw") ms"
+	row "  build under load, POST to answer" "$(value build_s "$sw") s"
+	row "  RSS before / peak across the reloads" "$(value rss_before_mb "$sw") / $(value hwm_mb "$sw") MB"
+fi
 row "failed requests (all runs)" "$errors"
 if [ "$(value missed "$work/open")" != 0 ]; then
 	echo "open loop: $(value missed "$work/open") requests due were never sent (the server fell behind)"

@@ -10,7 +10,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/mirrorlist-go/mirrorlist-server/httpapi/accesslog"
-	"github.com/mirrorlist-go/mirrorlist-server/reload"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
 
@@ -31,13 +30,26 @@ const (
 type ReadinessConfig struct {
 	// Holder gives the served snapshot. Required.
 	Holder *snapshot.Holder
-	// Status, if set, gives the reloader's summary: the generation and
-	// the last reload's failure, which the body reports.
-	Status func() reload.Status
+	// Reloads, if set, gives what the reloader reports: the generation
+	// and the last reload's failure, which the body shows.
+	Reloads func() ReloadState
 	// Verbose adds the last failure's error text to the body. It names
 	// files and paths, so leave it off where the public can ask (the main
 	// port behind a proxy) and on for the admin listener.
 	Verbose bool
+}
+
+// ReloadState is what /readyz says about the reloads.
+type ReloadState struct {
+	// Generation counts the snapshots published; 0 leaves it out.
+	Generation uint64
+	// Failure is the last reload's outcome if it did not publish
+	// ("failed", "refused"), and "" if it did or none failed yet.
+	Failure string
+	// FailureTime is when it failed, and Error why (shown only by a
+	// verbose Readiness).
+	FailureTime time.Time
+	Error       string
 }
 
 // Readiness answers /readyz: 200 while a snapshot is served, 503 before the
@@ -64,9 +76,9 @@ func (rd *Readiness) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // check returns the status and body of a readiness answer.
 func (rd *Readiness) check() (int, []byte) {
-	var st reload.Status
-	if rd.cfg.Status != nil {
-		st = rd.cfg.Status()
+	var st ReloadState
+	if rd.cfg.Reloads != nil {
+		st = rd.cfg.Reloads()
 	}
 	snap := rd.cfg.Holder.Current()
 	if snap == nil {
@@ -86,21 +98,17 @@ func (rd *Readiness) check() (int, []byte) {
 
 // appendFailure appends "; last reload failed at T[: error]" when the last
 // build failed or was refused.
-func (rd *Readiness) appendFailure(b []byte, st reload.Status) []byte {
-	if st.LastOutcome != reload.Failed && st.LastOutcome != reload.Refused {
+func (rd *Readiness) appendFailure(b []byte, st ReloadState) []byte {
+	if st.Failure == "" {
 		return b
 	}
-	verb := "failed"
-	if st.LastOutcome == reload.Refused {
-		verb = "refused"
-	}
 	b = append(b, "; last reload "...)
-	b = append(b, verb...)
+	b = append(b, st.Failure...)
 	b = append(b, " at "...)
-	b = st.LastErrorTime.UTC().AppendFormat(b, timeLayout)
-	if rd.cfg.Verbose && st.LastError != "" {
+	b = st.FailureTime.UTC().AppendFormat(b, timeLayout)
+	if rd.cfg.Verbose && st.Error != "" {
 		b = append(b, ": "...)
-		b = accesslog.AppendValue(b, st.LastError) // one line, whatever the error holds
+		b = accesslog.AppendValue(b, st.Error) // one line, whatever the error holds
 	}
 	return b
 }
@@ -145,7 +153,7 @@ type AdminConfig struct {
 	Gatherer prometheus.Gatherer
 	// Ready answers /readyz. Required.
 	Ready http.Handler
-	// Reload answers /-/reload (reload.Reloader.Handler); nil leaves it
+	// Reload answers /-/reload (the reloader's handler); nil leaves it
 	// out.
 	Reload http.Handler
 	// Profiling serves net/http/pprof under /debug/pprof/, to profile

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mirrorlist-go/mirrorlist-server/reload"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
 
@@ -14,30 +13,28 @@ func TestReadiness(t *testing.T) {
 	s := tinySnapshot(t)
 	snapTime := time.Unix(int64(s.Time()), 0).UTC().Format(time.RFC3339)
 	failedAt := time.Date(2026, 11, 24, 21, 30, 0, 0, time.UTC)
-	failed := reload.Status{Generation: 3, LastOutcome: reload.Failed, LastErrorTime: failedAt,
-		LastError: "mirrors: /data/mirrorlist_cache.proto: unexpected EOF\nsecond line"}
+	failed := ReloadState{Generation: 3, Failure: "failed", FailureTime: failedAt,
+		Error: "mirrors: /data/mirrorlist_cache.proto: unexpected EOF\nsecond line"}
 	tests := []struct {
 		name    string
 		snap    *snapshot.Snapshot
-		status  *reload.Status // nil: no reloader
+		status  *ReloadState // nil: no reloader
 		verbose bool
 		code    int
 		body    string
 	}{
 		{"before the first load", nil, nil, true, 503, "not ready: no snapshot loaded yet\n"},
-		{"first load failed", nil, &reload.Status{LastOutcome: reload.Failed, LastErrorTime: failedAt, LastError: "cccsv: no such file"}, true, 503,
+		{"first load failed", nil, &ReloadState{Failure: "failed", FailureTime: failedAt, Error: "cccsv: no such file"}, true, 503,
 			"not ready: no snapshot loaded yet; last reload failed at 2026-11-24T21:30:00Z: cccsv: no such file\n"},
 		{"loaded, no reloader", s, nil, true, 200, "ready: snapshot time " + snapTime + "\n"},
-		{"loaded", s, &reload.Status{Generation: 1, LastOutcome: reload.Reloaded}, true, 200,
+		{"loaded", s, &ReloadState{Generation: 1}, true, 200,
 			"ready: generation 1, snapshot time " + snapTime + "\n"},
 		{"after a failed reload", s, &failed, true, 200,
 			"ready: generation 3, snapshot time " + snapTime + "; last reload failed at 2026-11-24T21:30:00Z: mirrors: /data/mirrorlist_cache.proto: unexpected EOF%0Asecond line\n"},
 		{"after a failed reload, terse", s, &failed, false, 200,
 			"ready: generation 3, snapshot time " + snapTime + "; last reload failed at 2026-11-24T21:30:00Z\n"},
-		{"after a refused reload", s, &reload.Status{Generation: 2, LastOutcome: reload.Refused, LastErrorTime: failedAt, LastError: "shrink guard"}, true, 200,
+		{"after a refused reload", s, &ReloadState{Generation: 2, Failure: "refused", FailureTime: failedAt, Error: "shrink guard"}, true, 200,
 			"ready: generation 2, snapshot time " + snapTime + "; last reload refused at 2026-11-24T21:30:00Z: shrink guard\n"},
-		{"failed, then reloaded", s, &reload.Status{Generation: 4, LastOutcome: reload.Reloaded, LastErrorTime: failedAt, LastError: "old"}, true, 200,
-			"ready: generation 4, snapshot time " + snapTime + "\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -47,7 +44,7 @@ func TestReadiness(t *testing.T) {
 			}
 			cfg := ReadinessConfig{Holder: holder, Verbose: tt.verbose}
 			if tt.status != nil {
-				cfg.Status = func() reload.Status { return *tt.status }
+				cfg.Reloads = func() ReloadState { return *tt.status }
 			}
 			resp := serve(NewReadiness(cfg), "GET", ReadyPath)
 			if got := body(t, resp); resp.StatusCode != tt.code || got != tt.body {

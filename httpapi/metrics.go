@@ -11,7 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mirrorlist-go/mirrorlist-server/httpapi/accesslog"
-	"github.com/mirrorlist-go/mirrorlist-server/reload"
 	"github.com/mirrorlist-go/mirrorlist-server/resolve"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
@@ -62,16 +61,6 @@ func codeIndex(status int) int {
 	return len(statusCodes)
 }
 
-// The reload result label values.
-const (
-	reloadOK = iota
-	reloadFailed
-	reloadRefused
-	numReloadResults
-)
-
-var reloadResultNames = [numReloadResults]string{"ok", "failed", "refused"}
-
 // Buckets of the two histograms. Requests take tens of microseconds when
 // all is well, so the duration buckets start low; hosts per answer spans
 // the empty answer to a global list of a few hundred mirrors.
@@ -102,25 +91,17 @@ type Metrics struct {
 	foundVia [resolve.FoundVias]prometheus.Counter
 	hosts    prometheus.Observer
 
-	reloads         [numReloadResults]prometheus.Counter
-	lastReloadOK    prometheus.Gauge
-	lastSuccessTime prometheus.Gauge
-	lastFailureTime prometheus.Gauge
-	generation      prometheus.Gauge
-	loadDuration    prometheus.Gauge
-
 	openConns prometheus.Gauge
 }
 
 // NewMetrics creates the metrics and registers them with reg: the request
-// metrics, the reload metrics fed by ObserveReload, and, when cfg names
-// them, collectors reading the snapshot and the access log at scrape
-// time. The registry is the caller's, so that tests and embedders can
-// keep several apart.
+// metrics and, when cfg names them, collectors reading the snapshot and
+// the access log at scrape time (the reload package registers its own).
+// The registry is the caller's, so that tests and embedders can keep
+// several apart.
 func NewMetrics(reg prometheus.Registerer, cfg MetricsConfig) (*Metrics, error) {
 	m := new(Metrics)
 	cs := m.newRequestMetrics()
-	cs = append(cs, m.newReloadMetrics()...)
 	m.openConns = prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: metricsNamespace, Name: "http_open_connections",
 		Help: "Client connections open on the main listener, idle keep-alive ones included (needs ConnState wired to the server).",
@@ -186,26 +167,6 @@ func codeLabel(i int) string {
 	return "other"
 }
 
-// newReloadMetrics creates the metrics that ObserveReload sets.
-func (m *Metrics) newReloadMetrics() []prometheus.Collector {
-	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: metricsNamespace, Name: "reloads_total",
-		Help: "Snapshot builds, the first load included, by result: ok (published), failed (an input was bad), refused (shrink guard).",
-	}, []string{"result"})
-	for i, name := range reloadResultNames {
-		m.reloads[i] = reloads.WithLabelValues(name)
-	}
-	gauge := func(name, help string) prometheus.Gauge {
-		return prometheus.NewGauge(prometheus.GaugeOpts{Namespace: metricsNamespace, Name: name, Help: help})
-	}
-	m.lastReloadOK = gauge("last_reload_successful", "Whether the last snapshot build was published (1) or failed or was refused (0).")
-	m.lastSuccessTime = gauge("last_reload_success_timestamp_seconds", "When a snapshot was last published, seconds since the epoch.")
-	m.lastFailureTime = gauge("last_reload_failure_timestamp_seconds", "When a snapshot build last failed or was refused, seconds since the epoch; 0 if never.")
-	m.generation = gauge("snapshot_generation", "Snapshots published since start, the first load included.")
-	m.loadDuration = gauge("snapshot_load_duration_seconds", "Wall time of the build that produced the served snapshot.")
-	return []prometheus.Collector{reloads, m.lastReloadOK, m.lastSuccessTime, m.lastFailureTime, m.generation, m.loadDuration}
-}
-
 // observeRequest counts one request and its duration.
 func (m *Metrics) observeRequest(kind requestKind, status int, d time.Duration) {
 	if m == nil {
@@ -223,31 +184,6 @@ func (m *Metrics) observeAnswer(a *resolve.Answer) {
 	}
 	m.foundVia[a.FoundVia].Inc()
 	m.hosts.Observe(float64(len(a.Mirrors)))
-}
-
-// ObserveReload records the result of a snapshot build; it is meant for
-// reload.Config.OnResult.
-func (m *Metrics) ObserveReload(res reload.Result) {
-	if m == nil {
-		return
-	}
-	end := res.Start.Add(res.Duration)
-	switch res.Outcome {
-	case reload.Reloaded:
-		m.reloads[reloadOK].Inc()
-		m.lastReloadOK.Set(1)
-		m.lastSuccessTime.Set(unixSeconds(end))
-		m.generation.Set(float64(res.Generation))
-		m.loadDuration.Set(res.Duration.Seconds())
-	case reload.Failed, reload.Refused:
-		i := reloadFailed
-		if res.Outcome == reload.Refused {
-			i = reloadRefused
-		}
-		m.reloads[i].Inc()
-		m.lastReloadOK.Set(0)
-		m.lastFailureTime.Set(unixSeconds(end))
-	}
 }
 
 // ConnState keeps the open-connections gauge; set it as the main

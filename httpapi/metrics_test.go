@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/mirrorlist-go/mirrorlist-server/fixtures"
 	"github.com/mirrorlist-go/mirrorlist-server/httpapi/accesslog"
-	"github.com/mirrorlist-go/mirrorlist-server/reload"
 	"github.com/mirrorlist-go/mirrorlist-server/resolve"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
@@ -211,50 +209,6 @@ mirrorlist_snapshot_timestamp_seconds %d
 `, st.Directories, st.Hosts, st.Routes, s.Time())
 	if err := testutil.GatherAndCompare(rig.reg, strings.NewReader(want), names...); err != nil {
 		t.Error(err)
-	}
-}
-
-// TestMetricsReloads feeds reload results in order and checks the reload
-// series after each.
-func TestMetricsReloads(t *testing.T) {
-	rig := newMetricsRig(t, tinySnapshot(t), nil)
-	start := time.Unix(1_800_000_000, 0)
-	steps := []struct {
-		res                   reload.Result
-		ok, failed, refused   float64
-		successful            float64
-		generation            float64
-		successTime, failTime float64
-	}{
-		{reload.Result{Outcome: reload.Reloaded, Generation: 1, Start: start, Duration: time.Second},
-			1, 0, 0, 1, 1, 1_800_000_001, 0},
-		{reload.Result{Outcome: reload.Failed, Generation: 1, Start: start.Add(time.Minute), Err: errors.New("bad")},
-			1, 1, 0, 0, 1, 1_800_000_001, 1_800_000_060},
-		{reload.Result{Outcome: reload.Reloaded, Generation: 2, Start: start.Add(2 * time.Minute), Duration: 2 * time.Second},
-			2, 1, 0, 1, 2, 1_800_000_122, 1_800_000_060},
-		{reload.Result{Outcome: reload.Refused, Generation: 2, Start: start.Add(3 * time.Minute), Err: errors.New("shrunk")},
-			2, 1, 1, 0, 2, 1_800_000_122, 1_800_000_180},
-	}
-	m := rig.metrics
-	for i, st := range steps {
-		m.ObserveReload(st.res)
-		want := map[string]struct {
-			c prometheus.Collector
-			v float64
-		}{
-			`reloads_total{result="ok"}`:            {m.reloads[reloadOK], st.ok},
-			`reloads_total{result="failed"}`:        {m.reloads[reloadFailed], st.failed},
-			`reloads_total{result="refused"}`:       {m.reloads[reloadRefused], st.refused},
-			"last_reload_successful":                {m.lastReloadOK, st.successful},
-			"snapshot_generation":                   {m.generation, st.generation},
-			"last_reload_success_timestamp_seconds": {m.lastSuccessTime, st.successTime},
-			"last_reload_failure_timestamp_seconds": {m.lastFailureTime, st.failTime},
-		}
-		for name, w := range want {
-			if got := testutil.ToFloat64(w.c); got != w.v {
-				t.Errorf("step %d: %s = %v, want %v", i, name, got, w.v)
-			}
-		}
 	}
 }
 

@@ -3,7 +3,6 @@ package reload
 import (
 	"context"
 	"errors"
-	"runtime/debug"
 	"time"
 
 	"go.uber.org/zap"
@@ -37,19 +36,13 @@ func defaultLoaders() loaders {
 }
 
 // attempt builds a new snapshot from the inputs that changed (every input
-// if forced), validates it and publishes it. The caller holds the build
-// lock. attempt records the published generation but leaves counting,
-// logging and OnResult to finish, so that Run can drop a build abandoned
-// for ErrChangedWhileRead and retry it.
+// if forced), validates it and publishes it. Run calls it. attempt
+// records the published generation but leaves counting, logging and
+// OnResult to finish, so that Run can drop a build abandoned for
+// ErrChangedWhileRead and retry it.
 func (r *Reloader) attempt(ctx context.Context, forced bool) (res Result) {
 	res = Result{Forced: forced, Start: time.Now()}
 	defer func() { res.Duration = time.Since(res.Start) }()
-	if forced {
-		r.mu.Lock()
-		r.forcedStarted++
-		res.seq = r.forcedStarted
-		r.mu.Unlock()
-	}
 
 	cur := r.cfg.Holder.Current()
 	pre := r.look()
@@ -59,10 +52,10 @@ func (r *Reloader) attempt(ctx context.Context, forced bool) (res Result) {
 		return r.failed(res, Failed, err)
 	}
 	if todo == 0 {
-		res.Generation = r.generation()
+		res.Generation = r.st.Generation
 		return res // Unchanged
 	}
-	next, err := r.assemble(ctx, cur, todo)
+	next, err := r.assemble(r.paced(ctx, cur), cur, todo)
 	if err != nil {
 		return r.failed(res, Failed, err)
 	}
@@ -71,19 +64,19 @@ func (r *Reloader) attempt(ctx context.Context, forced bool) (res Result) {
 	}
 	res.Stats = next.Stats()
 	if cur != nil && !r.cfg.AllowShrink {
-		if err := checkShrink(cur.Stats(), res.Stats); err != nil {
+		if err := r.checkShrink(cur, next, todo); err != nil {
 			return r.failed(res, Refused, err)
 		}
 	}
 	r.publish(next, todo, pre, sums)
 	res.Outcome = Reloaded
-	res.Generation = r.generation()
+	res.Generation = r.st.Generation
 	return res
 }
 
 func (r *Reloader) failed(res Result, o Outcome, err error) Result {
 	res.Outcome, res.Err = o, err
-	res.Generation = r.generation()
+	res.Generation = r.st.Generation
 	return res
 }
 
@@ -120,7 +113,9 @@ func sameSize(a, b fileID) bool {
 }
 
 // assemble loads the parts in todo, concurrently, and joins them with the
-// current snapshot's other parts.
+// current snapshot's other parts. It is the server's one loader group:
+// snapshot.Load, for tools and tests, reads the four files one after the
+// other.
 func (r *Reloader) assemble(ctx context.Context, cur *snapshot.Snapshot, todo Parts) (*snapshot.Snapshot, error) {
 	var (
 		m  *snapshot.Mirrors
@@ -180,56 +175,61 @@ func (r *Reloader) publish(next *snapshot.Snapshot, todo Parts, pre look, sums [
 			r.loaded[i] = loadedFile{known: true, id: pre[i], sum: sums[i]}
 		}
 	}
-	r.mu.Lock()
-	r.status.Generation++
-	r.mu.Unlock()
+	r.st.Generation++
+	r.publishStatus()
 }
 
-func (r *Reloader) generation() uint64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.status.Generation
-}
-
-// finish records a build's result in the status, logs it and passes it to
-// OnResult. The caller still holds the build lock.
+// finish records a build's result in the status, logs it, counts it and
+// passes it to OnResult. An Unchanged result is silent, unless the last
+// build had failed: every input is then back to the version served, and
+// the failure is cleared.
 func (r *Reloader) finish(res Result) {
-	if res.Outcome == Unchanged {
+	if res.Outcome == Unchanged && !r.st.failing() {
 		r.log.Debug("inputs unchanged, nothing to reload", zap.Duration("duration", res.Duration))
 		return
 	}
-	st := r.record(res)
-	released := releaseMemory()
-	r.logResult(res, st, zap.Duration("memory_release", released))
+	was := r.st
+	r.record(res)
+	switch res.Outcome {
+	case Unchanged:
+		r.log.Info("inputs match the served snapshot again, the last reload's failure is cleared",
+			zap.Uint64("generation", res.Generation), zap.Stringer("cleared", was.LastOutcome),
+			zap.Time("failed_at", was.LastErrorTime), zap.String("error", was.LastError))
+	default:
+		r.logResult(res, r.st, r.collect())
+	}
+	r.metrics.observe(res)
 	if r.cfg.OnResult != nil {
 		r.cfg.OnResult(res)
 	}
 }
 
-// record updates the status with res and returns the new status.
-func (r *Reloader) record(res Result) Status {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	st := &r.status
+// record updates the status with res and publishes it.
+func (r *Reloader) record(res Result) {
+	st := &r.st
+	end := res.Start.Add(res.Duration)
 	st.LastBuild, st.LastBuildDuration = res.Start, res.Duration
 	st.LastOutcome, st.LastRebuilt = res.Outcome, res.Rebuilt
 	switch res.Outcome {
 	case Reloaded:
 		st.Reloads++
 		st.SnapshotTime = res.Stats.Time
-		st.LastSuccess = res.Start.Add(res.Duration)
+		st.LastSuccess = end
 	case Failed:
 		st.Failures++
 	case Refused:
 		st.Refusals++
 	}
 	if res.Err != nil {
-		st.LastError, st.LastErrorTime = res.Err.Error(), res.Start.Add(res.Duration)
+		st.LastError, st.LastErrorTime = res.Err.Error(), end
 	}
-	if res.Forced {
-		r.lastForced = res
-	}
-	return *st
+	r.publishStatus()
+}
+
+// publishStatus makes the status Run keeps visible to Status.
+func (r *Reloader) publishStatus() {
+	st := r.st
+	r.status.Store(&st)
 }
 
 // StatsFields gives a snapshot's counts as log fields, the same in the
@@ -245,22 +245,6 @@ func StatsFields(s snapshot.Stats) []zap.Field {
 		zap.Int("countries", s.Countries),
 		zap.Int("warnings", s.WarningCount),
 	}
-}
-
-// releaseMemory collects the garbage a build leaves, the previous
-// snapshot and a refused one included, and returns the freed pages to
-// the operating system; it returns how long that took. Without it the
-// old snapshot lives on until the heap doubles, which at a low
-// allocation rate is long after the reload, and the runtime keeps the
-// freed pages for a while after that: the resident size then wanders
-// between one and two snapshots' worth with every reload. Builds are
-// rare next to requests (16 ms of release at Fedora scale, per build),
-// and the collection runs concurrently with the requests, which only
-// hold the old snapshot for microseconds.
-func releaseMemory() time.Duration {
-	start := time.Now()
-	debug.FreeOSMemory()
-	return time.Since(start)
 }
 
 // logResult writes the one log line of a build, with extra fields.
@@ -285,6 +269,8 @@ func (r *Reloader) logResult(res Result, st Status, extra ...zap.Field) {
 	if errors.As(res.Err, &fe) {
 		fields = append(fields, zap.String("part", fe.Part.String()), zap.String("file", fe.Path))
 	}
+	// The message names the outcome as Outcome.String, the metrics'
+	// result label and the JSON answers do.
 	switch res.Outcome {
 	case Reloaded:
 		r.log.Info("snapshot reloaded", fields...)

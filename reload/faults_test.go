@@ -280,27 +280,37 @@ type rig struct {
 	results chan reload.Result
 }
 
-func newRig(t *testing.T, set *fixtures.Set, settle time.Duration) *rig {
+// newRig starts a reloader over set. Its builds are paced as the server's
+// are only if paced is true: the fault tests make dozens of builds.
+func newRig(t *testing.T, set *fixtures.Set, settle time.Duration, paced bool) *rig {
 	t.Helper()
 	dir := t.TempDir()
 	if err := set.WriteDir(dir); err != nil {
 		t.Fatal(err)
 	}
-	g := &rig{t: t, dir: dir, paths: pathsIn(dir), holder: new(snapshot.Holder), reg: prometheus.NewRegistry(),
+	g := &rig{t: t, dir: dir, paths: pathsIn(dir), holder: new(snapshot.Holder), reg: prometheus.NewPedanticRegistry(),
 		results: make(chan reload.Result, 100)}
-	m, err := httpapi.NewMetrics(g.reg, httpapi.MetricsConfig{Holder: g.holder})
-	if err != nil {
-		t.Fatal(err)
-	}
 	r, err := reload.New(reload.Config{
-		Paths: g.paths, Holder: g.holder, Settle: settle,
-		OnResult: func(res reload.Result) { m.ObserveReload(res); g.results <- res },
+		Paths: g.paths, Holder: g.holder, Settle: settle, Registerer: g.reg,
+		OnResult: func(res reload.Result) { g.results <- res },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	g.r = r
-	if _, err := r.ReloadNow(context.Background()); err != nil {
+	if !paced {
+		reload.Unpaced(r)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	if _, err := r.First(ctx); err != nil {
 		t.Fatalf("first load: %v", err)
 	}
 	<-g.results
@@ -342,23 +352,25 @@ func (g *rig) replace(name string, data []byte) {
 	}
 }
 
-// reloads returns mirrorlist_reloads_total by result.
-func (g *rig) reloads() map[string]float64 {
+// reloads returns mirrorlist_reloads_total for a result.
+func (g *rig) reloads(result string) float64 {
 	g.t.Helper()
-	mfs, err := g.reg.Gather()
+	c, err := g.reg.Gather()
 	if err != nil {
 		g.t.Fatal(err)
 	}
-	out := make(map[string]float64)
-	for _, mf := range mfs {
+	for _, mf := range c {
 		if mf.GetName() != "mirrorlist_reloads_total" {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
-			out[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+			if m.GetLabel()[0].GetValue() == result {
+				return m.GetCounter().GetValue()
+			}
 		}
 	}
-	return out
+	g.t.Fatalf("no mirrorlist_reloads_total{result=%q}", result)
+	return 0
 }
 
 // fault is one broken input: apply puts it in place, want is the outcome
@@ -378,7 +390,7 @@ type fault struct {
 // file is then published.
 func TestFaultsKeepOldSnapshot(t *testing.T) {
 	v := loadVersions(t)
-	g := newRig(t, v.old, time.Hour) // no watcher: only the forced reloads build
+	g := newRig(t, v.old, time.Hour, false) // no watcher: only the forced reloads build
 	c := startClients(handlerFor(t, g.holder, nil), newAnswerVersion(t, v), 4)
 	faults := protobufFaults(t, v)
 	faults = append(faults, fileFaults(t, v)...)
@@ -402,8 +414,8 @@ func TestFaultsKeepOldSnapshot(t *testing.T) {
 	if st.Failures != uint64(want[reload.Failed]) || st.Refusals != uint64(want[reload.Refused]) || st.Generation != 1 {
 		t.Errorf("status: %d failures, %d refusals, generation %d; want %d, %d, 1", st.Failures, st.Refusals, st.Generation, want[reload.Failed], want[reload.Refused])
 	}
-	if got := g.reloads(); got["failed"] != float64(want[reload.Failed]) || got["refused"] != float64(want[reload.Refused]) || got["ok"] != 1 {
-		t.Errorf("mirrorlist_reloads_total %v, want failed %d, refused %d, ok 1", got, want[reload.Failed], want[reload.Refused])
+	if f, r, ok := g.reloads("failed"), g.reloads("refused"), g.reloads("reloaded"); f != float64(want[reload.Failed]) || r != float64(want[reload.Refused]) || ok != 1 {
+		t.Errorf("mirrorlist_reloads_total: failed %v, refused %v, reloaded %v; want %d, %d, 1", f, r, ok, want[reload.Failed], want[reload.Refused])
 	}
 	t.Logf("%d faults: %d failed, %d refused; %d answers checked", len(faults), want[reload.Failed], want[reload.Refused], c.served.Load())
 
@@ -584,7 +596,7 @@ func TestFaultsPermissionDenied(t *testing.T) {
 		t.Skip("running as root, which reads files of mode 000: the case cannot be made; TestFaultsKeepOldSnapshot covers reads that fail otherwise (a directory, a named pipe, /dev/zero)")
 	}
 	v := loadVersions(t)
-	g := newRig(t, v.old, time.Hour)
+	g := newRig(t, v.old, time.Hour, false)
 	c := startClients(handlerFor(t, g.holder, nil), newAnswerVersion(t, v), 2)
 	g.replace(fixtures.CacheFile, v.new)
 	p := filepath.Join(g.dir, fixtures.CacheFile)
@@ -611,7 +623,7 @@ func TestFaultsPermissionDenied(t *testing.T) {
 // (unchanged) data, and every answer is of that data.
 func TestFaultsVanishing(t *testing.T) {
 	v := loadVersions(t)
-	g := newRig(t, v.old, time.Hour)
+	g := newRig(t, v.old, time.Hour, false)
 	c := startClients(handlerFor(t, g.holder, nil), newAnswerVersion(t, v), 2)
 	p := filepath.Join(g.dir, fixtures.CacheFile)
 	aside := filepath.Join(g.dir, "aside.proto")
@@ -660,17 +672,8 @@ func TestFaultsVanishing(t *testing.T) {
 // good one is published.
 func TestFaultsWatched(t *testing.T) {
 	v := loadVersions(t)
-	g := newRig(t, v.old, 50*time.Millisecond)
+	g := newRig(t, v.old, 50*time.Millisecond, false)
 	c := startClients(handlerFor(t, g.holder, nil), newAnswerVersion(t, v), 2)
-	ctx, cancel := context.WithCancel(context.Background())
-	runDone := make(chan error, 1)
-	go func() { runDone <- g.r.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-runDone; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
 	p := filepath.Join(g.dir, fixtures.CacheFile)
 	expect := func(what string, want reload.Outcome) {
 		t.Helper()

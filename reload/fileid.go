@@ -96,6 +96,18 @@ func (r *Reloader) hashFile(path string) (uint64, error) {
 	return h.Sum64(), nil
 }
 
+// CheckInput reports whether path can be an input: a regular file
+// (symlinks followed) that can be opened for reading. It is the check
+// every build makes before it reads a file; the server also runs it on
+// every input at start-up, to name all the bad ones at once.
+func CheckInput(path string) error {
+	f, err := openRegular(path)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
 // openRegular opens path, following symlinks, if it is a regular file.
 // Anything else fails the build at once: opening a named pipe blocks until
 // a writer comes (forever, holding the build lock), a device such as

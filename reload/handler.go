@@ -9,7 +9,8 @@ import (
 // POST runs ReloadNow and answers with its result as JSON: 200 when the
 // new snapshot was published, 500 with the error when it failed or was
 // refused. Other methods get 405. Mount it on a listener that only
-// operators reach: a reload of Fedora's inputs takes seconds of CPU.
+// operators reach: a forced reload rebuilds every part, the whole protobuf
+// included, which is the costliest thing the server does.
 func (r *Reloader) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.Method != http.MethodPost {

@@ -81,7 +81,7 @@ func sameData(a, b snapshot.Stats) bool {
 	return a.Time == b.Time && a.Directories == b.Directories && a.Hosts == b.Hosts
 }
 
-// env is a Reloader over real files, its results, and its Run.
+// env is a Reloader over real files, running, and its results.
 type env struct {
 	t       *testing.T
 	holder  *snapshot.Holder
@@ -90,8 +90,9 @@ type env struct {
 	results []Result
 }
 
-// newEnv creates a Reloader for paths, modified by mod if not nil, and
-// makes the first load, which must succeed.
+// newEnv creates a Reloader for paths, modified by mod if not nil, starts
+// its Run and waits for the first load, which must succeed. The test's
+// cleanup stops Run and checks that no goroutine outlives it.
 func newEnv(t *testing.T, paths snapshot.Paths, mod func(*Config)) *env {
 	t.Helper()
 	e := &env{t: t, holder: new(snapshot.Holder)}
@@ -110,11 +111,26 @@ func newEnv(t *testing.T, paths snapshot.Paths, mod func(*Config)) *env {
 		t.Fatal(err)
 	}
 	e.r = r
-	if _, err := r.ReloadNow(context.Background()); err != nil {
+	before := runtime.NumGoroutine()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		waitFor(t, "goroutines of Run to end", func() bool { return runtime.NumGoroutine() <= before })
+	})
+	if _, err := r.First(context.Background()); err != nil {
 		t.Fatalf("first load: %v", err)
 	}
 	return e
 }
+
+// noWatch is a Config modifier for tests that build only through
+// ReloadNow: file events never settle within the test.
+func noWatch(c *Config) { c.Settle = time.Hour }
 
 // newDirEnv writes set into a new directory and returns an env over it.
 func newDirEnv(t *testing.T, set *fixtures.Set, mod func(*Config)) (*env, string) {
@@ -144,23 +160,6 @@ func (e *env) result(i int) Result {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.results[i]
-}
-
-// run starts Run; the test's cleanup stops it and checks that no goroutine
-// outlives it.
-func (e *env) run() {
-	t := e.t
-	before := runtime.NumGoroutine()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.r.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-		waitFor(t, "goroutines of Run to end", func() bool { return runtime.NumGoroutine() <= before })
-	})
 }
 
 // nextResult waits for result number n (counting from 0) and returns it.

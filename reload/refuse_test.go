@@ -7,6 +7,11 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
@@ -68,7 +73,6 @@ func TestBadInputRefused(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e, dir := newDirEnv(t, newSet(t), nil)
-			e.run()
 			old := e.holder.Current()
 			writeRsync(t, dir, tt.file, tt.data(t, newSet(t)))
 
@@ -97,7 +101,6 @@ func TestBadInputRefused(t *testing.T) {
 // TestShrinkAllowed publishes the snapshot the guard would refuse.
 func TestShrinkAllowed(t *testing.T) {
 	e, dir := newDirEnv(t, newSet(t), func(c *Config) { c.AllowShrink = true })
-	e.run()
 	before := e.holder.Current().Stats().Directories
 	writeRsync(t, dir, fixtures.CacheFile, shrink(t, newSet(t).Snapshot, 10))
 	if res := e.nextResult(1); res.Outcome != Reloaded {
@@ -111,7 +114,6 @@ func TestShrinkAllowed(t *testing.T) {
 // TestRecoverAfterFailure fixes a broken file: the next reload succeeds.
 func TestRecoverAfterFailure(t *testing.T) {
 	e, dir := newDirEnv(t, oldSet(t), nil)
-	e.run()
 	writeRsync(t, dir, fixtures.GeoIPFile, randomBytes(1000))
 	if res := e.nextResult(1); res.Outcome != Failed {
 		t.Fatalf("outcome %v, want failed", res.Outcome)
@@ -177,4 +179,62 @@ func randomBytes(n int) []byte {
 		b[i] = byte(rng.Uint32())
 	}
 	return b
+}
+
+// TestRecoverByRestoringOldFile breaks an input, then puts the old file
+// back (the same bytes under a new inode): nothing needs rebuilding, and
+// the failure is cleared in the status, the metrics and the log.
+func TestRecoverByRestoringOldFile(t *testing.T) {
+	served := newSet(t)
+	tests := []struct {
+		name, file string
+		bad        []byte
+		outcome    Outcome
+	}{
+		{"GeoIP database of random bytes", fixtures.GeoIPFile, randomBytes(1000), Failed},
+		{"netblocks cut to 1%", fixtures.NetblocksFile, everyNthLine(served.Netblocks, 100), Refused},
+		{"protobuf shrunk to 10%", fixtures.CacheFile, nil, Refused},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			core, logs := observer.New(zapcore.InfoLevel)
+			reg := prometheus.NewPedanticRegistry()
+			e, dir := newDirEnv(t, served, func(c *Config) { c.Logger, c.Registerer = zap.New(core), reg })
+			bad := tt.bad
+			if bad == nil {
+				bad = shrink(t, served.Snapshot, 10)
+			}
+			writeRsync(t, dir, tt.file, bad)
+			if res := e.nextResult(1); res.Outcome != tt.outcome {
+				t.Fatalf("outcome %v (%v), want %v", res.Outcome, res.Err, tt.outcome)
+			}
+			if got := testutil.ToFloat64(e.r.metrics.lastSuccessful); got != 0 {
+				t.Errorf("mirrorlist_last_reload_successful %v after the %v reload, want 0", got, tt.outcome)
+			}
+			failedAt := e.r.Status().LastErrorTime
+
+			writeRsync(t, dir, tt.file, contents(served)[tt.file])
+			res := e.nextResult(2)
+			if res.Outcome != Unchanged || res.Rebuilt != 0 || res.Err != nil {
+				t.Fatalf("after the old file came back: %+v, want unchanged, nothing rebuilt", res)
+			}
+			st := e.r.Status()
+			if st.LastOutcome != Unchanged || st.failing() || st.Generation != 1 || st.Reloads != 1 || st.Failures+st.Refusals != 1 {
+				t.Errorf("status %+v", st)
+			}
+			if !st.LastErrorTime.Equal(failedAt) || st.LastError == "" {
+				t.Errorf("status lost the failure's record: %+v", st)
+			}
+			if got := testutil.ToFloat64(e.r.metrics.lastSuccessful); got != 1 {
+				t.Errorf("mirrorlist_last_reload_successful %v, want 1", got)
+			}
+			if got := testutil.ToFloat64(e.r.metrics.builds[Reloaded]); got != 1 {
+				t.Errorf("mirrorlist_reloads_total{result=reloaded} %v, want 1: nothing was built", got)
+			}
+			cleared := logs.FilterMessageSnippet("inputs match the served snapshot again").All()
+			if len(cleared) != 1 || cleared[0].ContextMap()["cleared"] != tt.outcome.String() {
+				t.Errorf("log lines of the recovery: %+v", cleared)
+			}
+		})
+	}
 }

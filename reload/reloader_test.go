@@ -63,7 +63,6 @@ func TestCoalesceTriggers(t *testing.T) {
 	e, dir := newDirEnv(t, oldSet(t), nil)
 	slow := newSlowLoader()
 	e.r.load.mirrors = slow.load
-	e.run()
 
 	e.r.Trigger()
 	slow.waitStarted(t)
@@ -94,7 +93,7 @@ func TestCoalesceTriggers(t *testing.T) {
 // TestChangedWhileRead rewrites the protobuf while a forced build reads it:
 // the build is not published.
 func TestChangedWhileRead(t *testing.T) {
-	e, dir := newDirEnv(t, oldSet(t), nil)
+	e, dir := newDirEnv(t, oldSet(t), noWatch)
 	slow := newSlowLoader()
 	e.r.load.mirrors = slow.load
 	old := e.holder.Current()
@@ -166,8 +165,9 @@ func TestCoalesceReloadNow(t *testing.T) {
 // TestPartialReload changes one file at a time: only its part is rebuilt,
 // and the new snapshot shares the other parts with the old one.
 func TestPartialReload(t *testing.T) {
-	e, dir := newDirEnv(t, newSet(t), nil)
-	e.run()
+	// The tiny set's GeoIP database, swapped in below, has far fewer
+	// networks than the small set's: a real change here.
+	e, dir := newDirEnv(t, newSet(t), func(c *Config) { c.AllowShrink = true })
 	m0, g0, r0, c0 := e.holder.Current().Parts()
 
 	writeRsync(t, dir, fixtures.GeoIPFile, oldSet(t).GeoIP)
@@ -198,19 +198,51 @@ func TestPartialReload(t *testing.T) {
 	}
 }
 
-// TestRunPicksUpChangeBeforeStart changes the files between the first load
-// and Run: Run's first check reloads them.
-func TestRunPicksUpChangeBeforeStart(t *testing.T) {
-	e, dir := newDirEnv(t, oldSet(t), nil)
-	if err := newSet(t).WriteDir(dir); err != nil {
+// TestFirstLoadRetriesChangedFile rewrites the protobuf while the first
+// load reads it: the load is not published, and is made again once the
+// file has settled.
+func TestFirstLoadRetriesChangedFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := oldSet(t).WriteDir(dir); err != nil {
 		t.Fatal(err)
 	}
-	e.run()
-	e.waitServed(statsOf(t, newSet(t)))
+	holder := new(snapshot.Holder)
+	r, err := New(Config{Paths: pathsIn(dir), Holder: holder, Settle: settle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := newSlowLoader()
+	r.load.mirrors = slow.load // before Run: no build can read it yet
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+
+	slow.waitStarted(t)
+	writeRsync(t, dir, fixtures.CacheFile, newSet(t).Snapshot)
+	close(slow.gate)
+	res, err := r.First(ctx)
+	if err != nil {
+		t.Fatalf("First: %v", err)
+	}
+	if want := statsOf(t, newSet(t)); !sameData(res.Stats, want) || !sameData(holder.Current().Stats(), want) {
+		t.Errorf("first load served %v, want the protobuf written during it", res.Stats)
+	}
+	if n := slow.calls.Load(); n != 2 {
+		t.Errorf("%d builds, want 2 (the one abandoned, the one published)", n)
+	}
+	if st := r.Status(); st.Generation != 1 || st.Failures != 0 {
+		t.Errorf("status %+v, want generation 1 and no failure", st)
+	}
 }
 
 func TestHandler(t *testing.T) {
-	e, dir := newDirEnv(t, oldSet(t), nil)
+	e, dir := newDirEnv(t, oldSet(t), noWatch)
 	h := e.r.Handler()
 
 	rec := httptest.NewRecorder()
@@ -273,9 +305,16 @@ func TestNewAndRunErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustContain(t, r.Run(context.Background()), "absent")
-	_, err = r.ReloadNow(context.Background())
-	mustContain(t, err, "absent", fixtures.CacheFile)
+	mustContain(t, r.Run(context.Background()), "absent", fixtures.CacheFile)
+	if _, err := r.First(context.Background()); err == nil {
+		t.Error("First after a failed first load: no error")
+	}
+	if _, err := r.ReloadNow(context.Background()); !errors.Is(err, ErrStopped) {
+		t.Errorf("ReloadNow after Run ended: %v, want ErrStopped", err)
+	}
+	if err := r.Run(context.Background()); err == nil {
+		t.Error("a second Run: no error")
+	}
 }
 
 // TestReloadFreesOldSnapshot checks that the mirrors part a reload
@@ -284,7 +323,6 @@ func TestNewAndRunErrors(t *testing.T) {
 // than leaving it until the heap has doubled.
 func TestReloadFreesOldSnapshot(t *testing.T) {
 	e, dir := newDirEnv(t, newSet(t), func(c *Config) { c.AllowShrink = true })
-	e.run()
 	freed := make(chan struct{})
 	func() {
 		m, _, _, _ := e.holder.Current().Parts()

@@ -53,7 +53,9 @@ type Outcome uint8
 
 const (
 	// Unchanged: no input had changed, nothing was built. Run skips
-	// these silently; they are never counted or passed to OnResult.
+	// these silently, except after a failure: every input is then back
+	// to the version served, and the result that says so clears the
+	// failure (it is passed to OnResult, not counted as a reload).
 	Unchanged Outcome = iota
 	// Reloaded: the new snapshot was published.
 	Reloaded
@@ -63,9 +65,12 @@ const (
 	// Refused: the new snapshot decoded but failed the shrink guard. The
 	// old snapshot stays.
 	Refused
+	numOutcomes
 )
 
-var outcomeNames = [...]string{"unchanged", "reloaded", "failed", "refused"}
+// outcomeNames are the outcomes' one name each: in the log, the metrics'
+// result label, the status and the POST /-/reload answer.
+var outcomeNames = [numOutcomes]string{"unchanged", "reloaded", "failed", "refused"}
 
 func (o Outcome) String() string {
 	if int(o) < len(outcomeNames) {
@@ -87,8 +92,6 @@ type Result struct {
 	Start      time.Time
 	Duration   time.Duration
 	Err        error // why it failed or was refused: a *FileError or a *ShrinkError
-
-	seq uint64 // for a forced build, its number among the forced builds started
 }
 
 // Status summarises a Reloader's work so far.
@@ -117,6 +120,10 @@ type Status struct {
 	Refusals uint64 `json:"refusals"` // builds refused by the shrink guard
 }
 
+// failing reports whether the last build failed or was refused, and no
+// success or return to the served inputs has cleared it since.
+func (st Status) failing() bool { return st.LastOutcome == Failed || st.LastOutcome == Refused }
+
 // FileError is a build failure caused by one input file.
 type FileError struct {
 	Part Parts  // the part the file feeds
@@ -133,41 +140,3 @@ func (e *FileError) Error() string {
 }
 
 func (e *FileError) Unwrap() error { return e.Err }
-
-// ShrinkError is the shrink guard's refusal: the new snapshot has fewer
-// than half the directories or hosts of the one being served, or many more
-// repositories whose directory is missing.
-type ShrinkError struct {
-	OldDirectories, NewDirectories int
-	OldHosts, NewHosts             int
-	OldDangling, NewDangling       int // repo+arch keys without a directory
-	RepoArches                     int // the new snapshot's repo+arch keys
-}
-
-func (e *ShrinkError) Error() string {
-	return fmt.Sprintf("shrink guard: new snapshot has %d directories, %d hosts and %d of %d repositories without their directory; the current one %d, %d and %d; refusing (AllowShrink overrides)",
-		e.NewDirectories, e.NewHosts, e.NewDangling, e.RepoArches, e.OldDirectories, e.OldHosts, e.OldDangling)
-}
-
-// checkShrink returns a *ShrinkError if next has fewer than half the
-// directories or hosts of cur, or if more of its repositories newly point
-// at no directory than a few (5, or 1% of them if that is more). The
-// second rule catches what the first cannot: a snapshot cut at a message
-// boundary decodes cleanly, and since the directories come last in the
-// file, the cut takes directories that repositories point at. A real
-// snapshot keeps its few dangling repositories from one version to the
-// next; a false alarm keeps the old snapshot serving and shows in the
-// reload metrics until an operator looks (AllowShrink overrides).
-func checkShrink(cur, next snapshot.Stats) error {
-	lostHalf := 2*next.Directories < cur.Directories || 2*next.Hosts < cur.Hosts
-	newlyDangling := next.DanglingRepoArches - cur.DanglingRepoArches
-	if !lostHalf && newlyDangling <= max(5, next.RepoArches/100) {
-		return nil
-	}
-	return &ShrinkError{
-		OldDirectories: cur.Directories, NewDirectories: next.Directories,
-		OldHosts: cur.Hosts, NewHosts: next.Hosts,
-		OldDangling: cur.DanglingRepoArches, NewDangling: next.DanglingRepoArches,
-		RepoArches: next.RepoArches,
-	}
-}

@@ -98,8 +98,10 @@ func buildMirrors(ctx context.Context, r io.ReadSeeker, size int64) (*Mirrors, e
 func eachRecord(ctx context.Context, r io.Reader, size int64, keep func(protowire.Number) bool, fn func(record) error) error {
 	rr := newRecordReader(r, size)
 	for n := 0; ; n++ {
-		if n%4096 == 0 && ctx.Err() != nil {
-			return ctx.Err()
+		if n%16 == 0 {
+			if err := checkpoint(ctx); err != nil {
+				return err
+			}
 		}
 		rec, err := rr.next(keep)
 		if err == io.EOF {

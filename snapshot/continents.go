@@ -14,6 +14,9 @@ type Continents struct {
 	warnings    []string
 }
 
+// Len returns how many countries the CSV gives a continent.
+func (c *Continents) Len() int { return len(c.continentOf) }
+
 // maxDupsNamed is how many duplicate countries the warning names.
 const maxDupsNamed = 5
 

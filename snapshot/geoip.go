@@ -67,6 +67,19 @@ func ParseGeoIP(data []byte) (*GeoIP, error) {
 	return g, nil
 }
 
+// Networks counts the database's networks that carry data, walking its
+// search tree: for the reloader's shrink guard, not the request path.
+func (g *GeoIP) Networks() int {
+	n := 0
+	for res := range g.reader.Networks() {
+		if res.Err() != nil {
+			break
+		}
+		n++
+	}
+	return n
+}
+
 // Country returns addr's country.iso_code, or "" when the database has none
 // or the record cannot be decoded.
 func (g *GeoIP) Country(addr netip.Addr) string {

@@ -57,8 +57,10 @@ func parseRoutes(ctx context.Context, in io.Reader) (*Routes, error) {
 	sc.Buffer(make([]byte, 64<<10), 64<<10)
 	lines := 0
 	for ; sc.Scan(); lines++ {
-		if lines%65536 == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
+		if lines%1024 == 0 {
+			if err := checkpoint(ctx); err != nil {
+				return nil, err
+			}
 		}
 		pfx, asn, ok := parseRoute(sc.Bytes())
 		if !ok {

@@ -16,8 +16,6 @@ import (
 	"net/netip"
 	"path/filepath"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 )
 
 // Paths names the four input files.
@@ -89,24 +87,27 @@ type Stats struct {
 	LoadTime           time.Duration // wall time of Load (zero for Assemble alone)
 }
 
-// Load reads all four inputs and builds a Snapshot. The protobuf and the
-// netblocks file, the two big inputs, are parsed concurrently. Any input
-// that cannot be read or fails validation makes Load fail with an error that
-// names the file.
+// Load reads all four inputs, one after the other, and builds a Snapshot.
+// Any input that cannot be read or fails validation makes Load fail with
+// an error that names the file. (The server loads through the reload
+// package, which reads the files concurrently and only those that
+// changed.)
 func Load(ctx context.Context, p Paths) (*Snapshot, error) {
 	start := time.Now()
-	var (
-		m *Mirrors
-		g *GeoIP
-		r *Routes
-		c *Continents
-	)
-	eg, ctx := errgroup.WithContext(ctx)
-	eg.Go(func() (err error) { m, err = LoadMirrors(ctx, p.Cache); return err })
-	eg.Go(func() (err error) { r, err = LoadRoutes(ctx, p.Netblocks); return err })
-	eg.Go(func() (err error) { g, err = LoadGeoIP(p.GeoIP); return err })
-	eg.Go(func() (err error) { c, err = LoadContinents(p.Continents); return err })
-	if err := eg.Wait(); err != nil {
+	m, err := LoadMirrors(ctx, p.Cache)
+	if err != nil {
+		return nil, err
+	}
+	r, err := LoadRoutes(ctx, p.Netblocks)
+	if err != nil {
+		return nil, err
+	}
+	g, err := LoadGeoIP(p.GeoIP)
+	if err != nil {
+		return nil, err
+	}
+	c, err := LoadContinents(p.Continents)
+	if err != nil {
 		return nil, err
 	}
 	s := Assemble(m, g, r, c)

@@ -10,6 +10,7 @@
 //	mirrorlist-loadgen run -target http://127.0.0.1:3000 -targets FILE [-c 16] [-duration 10s] [-rate R]
 //	mirrorlist-loadgen ceiling -listen 127.0.0.1:0 -body-size 9000
 //	mirrorlist-loadgen soak [-duration 10m] [-rate 1000] [-scale fedora] [-data DIR] [-server BINARY]
+//	mirrorlist-loadgen swaps -target URL -reload URL/-/reload -targets FILE [-c 16] [-swaps 5] [-pid PID]
 //
 // mix writes the request mix of a fixtures data set (fixtures.Mix), one
 // target per line. run replays a targets file with -c keep-alive
@@ -34,6 +35,12 @@
 // answers by kind, p50 and p99 latency, and the server's RSS (from
 // /proc), goroutines and reloads (from its /metrics). It ends with the
 // verdict: no 5xx, no unexpected answer, RSS flat, no goroutine growth.
+//
+// swaps measures what a reload does to the requests: under a closed loop,
+// it alternates a window holding a forced reload (POST /-/reload, from the
+// request to its answer and a tail after it) with a window of the same
+// length holding none, and prints p99 and max latency of each pair, their
+// medians over the reloads, and the server's peak RSS across them.
 //
 // The load generator only talks to loopback addresses and never follows
 // redirects: it is a benchmark tool, not a way to load anyone's mirrors.
@@ -74,6 +81,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCeiling(ctx, args, stdout, stderr)
 	case "soak":
 		return runSoak(ctx, args, stdout, stderr)
+	case "swaps":
+		return runSwaps(ctx, args, stdout, stderr)
 	}
-	return fmt.Errorf("unknown command %q (want run, mix, ceiling or soak)", cmd)
+	return fmt.Errorf("unknown command %q (want run, mix, ceiling, soak or swaps)", cmd)
 }

@@ -329,7 +329,7 @@ func (s *soak) sample(at time.Duration) sample {
 	smp.goroutines = m["go_goroutines"]
 	smp.conns = m["mirrorlist_http_open_connections"]
 	smp.heap = m["go_memstats_heap_inuse_bytes"]
-	for i, r := range []string{"ok", "failed", "refused"} {
+	for i, r := range []string{"reloaded", "failed", "refused"} {
 		smp.reloads[i] = m[`mirrorlist_reloads_total{result="`+r+`"}`]
 	}
 	if ts := uint64(m["mirrorlist_snapshot_timestamp_seconds"]); ts != s.files.goodTimes[0] && ts != s.files.goodTimes[1] {

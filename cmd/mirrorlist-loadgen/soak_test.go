@@ -111,9 +111,9 @@ func TestParseVmRSS(t *testing.T) {
 
 func TestParseMetrics(t *testing.T) {
 	text := "# HELP go_goroutines x\n# TYPE go_goroutines gauge\ngo_goroutines 42\n" +
-		"mirrorlist_reloads_total{result=\"ok\"} 3\nmirrorlist_snapshot_timestamp_seconds 1.73248e+09\n"
+		"mirrorlist_reloads_total{result=\"reloaded\"} 3\nmirrorlist_snapshot_timestamp_seconds 1.73248e+09\n"
 	m, err := parseMetrics(strings.NewReader(text))
-	if err != nil || m["go_goroutines"] != 42 || m[`mirrorlist_reloads_total{result="ok"}`] != 3 || m["mirrorlist_snapshot_timestamp_seconds"] != 1732480000 {
+	if err != nil || m["go_goroutines"] != 42 || m[`mirrorlist_reloads_total{result="reloaded"}`] != 3 || m["mirrorlist_snapshot_timestamp_seconds"] != 1732480000 {
 		t.Errorf("parseMetrics = %v, %v", m, err)
 	}
 	if _, err := parseMetrics(strings.NewReader("novalue\n")); err == nil {

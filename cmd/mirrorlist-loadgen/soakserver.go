@@ -165,7 +165,7 @@ func parseVmRSS(status string) (uint64, error) {
 }
 
 // metrics scrapes the admin listener's /metrics and returns the samples
-// keyed as exposed, e.g. `mirrorlist_reloads_total{result="ok"}`.
+// keyed as exposed, e.g. `mirrorlist_reloads_total{result="reloaded"}`.
 func (s *soakServer) metrics(ctx context.Context) (map[string]float64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.admin+"/metrics", nil)
 	if err != nil {

@@ -42,14 +42,17 @@ func newApp(o *options, logger *zap.Logger, accessLog *accesslog.Writer) (*app, 
 			return nil, err
 		}
 	}
-	r, err := reload.New(reload.Config{
+	cfg := reload.Config{
 		Paths:       o.paths,
 		Holder:      a.holder,
 		Settle:      o.reloadSettle,
 		AllowShrink: o.allowShrink,
 		Logger:      logger.Named("reload"),
-		OnResult:    a.metrics.ObserveReload,
-	})
+	}
+	if a.reg != nil {
+		cfg.Registerer = a.reg
+	}
+	r, err := reload.New(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +61,7 @@ func newApp(o *options, logger *zap.Logger, accessLog *accesslog.Writer) (*app, 
 }
 
 // newMetrics creates the registry, with the Go runtime and process
-// collectors and the server's own metrics.
+// collectors and the HTTP metrics; the reloader registers its own.
 func (a *app) newMetrics() error {
 	a.reg = prometheus.NewRegistry()
 	for _, c := range []prometheus.Collector{
@@ -88,7 +91,7 @@ func (a *app) mainHandler() http.Handler {
 		TrustedProxies: a.o.trustedProxies,
 		MaxQueryBytes:  a.o.maxQueryBytes,
 		// The main port may be public: no error texts, which name files.
-		Ready: httpapi.NewReadiness(httpapi.ReadinessConfig{Holder: a.holder, Status: a.reloader.Status}),
+		Ready: httpapi.NewReadiness(httpapi.ReadinessConfig{Holder: a.holder, Reloads: a.reloadState}),
 	})
 }
 
@@ -96,10 +99,25 @@ func (a *app) mainHandler() http.Handler {
 func (a *app) adminHandler() http.Handler {
 	return httpapi.NewAdmin(httpapi.AdminConfig{
 		Gatherer:  a.reg,
-		Ready:     httpapi.NewReadiness(httpapi.ReadinessConfig{Holder: a.holder, Status: a.reloader.Status, Verbose: true}),
+		Ready:     httpapi.NewReadiness(httpapi.ReadinessConfig{Holder: a.holder, Reloads: a.reloadState, Verbose: true}),
 		Reload:    a.reloader.Handler(),
 		Profiling: a.o.adminPprof,
 	})
+}
+
+// reloadState gives /readyz the reloader's status in httpapi's terms.
+func (a *app) reloadState() httpapi.ReloadState {
+	return readinessOf(a.reloader.Status())
+}
+
+// readinessOf is what /readyz reports of a reloader's status: the
+// failure of the last build, unless it was cleared since.
+func readinessOf(st reload.Status) httpapi.ReloadState {
+	rs := httpapi.ReloadState{Generation: st.Generation}
+	if st.LastOutcome == reload.Failed || st.LastOutcome == reload.Refused {
+		rs.Failure, rs.FailureTime, rs.Error = st.LastOutcome.String(), st.LastErrorTime, st.LastError
+	}
+	return rs
 }
 
 // listen opens the main listener and, if configured, the admin one, before
@@ -130,26 +148,29 @@ func (a *app) listen(wrap func(http.Handler) http.Handler) ([]*listener, error) 
 	return append(list, &listener{name: "admin", ln: aln, srv: newServer(a.adminHandler(), a.o.limits, a.logger.Named("admin"))}), nil
 }
 
-// serve listens, loads the first snapshot, then serves and reloads until
-// ctx is done, and shuts down. The listeners answer from the start:
-// /healthz says the process is up and /readyz says 503 during the first
-// load, which at Fedora's scale takes seconds.
+// serve listens, starts the reloader, which makes the first load, then
+// serves and reloads until ctx is done, and shuts down. The listeners
+// answer from the start: /healthz says the process is up and /readyz says
+// 503 during the first load, which at Fedora's scale takes seconds.
 func (a *app) serve(ctx context.Context, e env) error {
 	list, err := a.listen(e.wrap)
 	if err != nil {
 		return err
 	}
 	srvs := startServers(list...)
-	res, err := a.reloader.ReloadNow(ctx)
+	reloading := make(chan error, 1)
+	go func() { reloading <- a.reloader.Run(ctx) }()
+	res, err := a.reloader.First(ctx)
 	if err != nil {
 		shutErr := srvs.shutdown(a.o.shutdownTimeout)
+		<-reloading           // it ended with the first load, or ends with ctx
 		if ctx.Err() != nil { // a signal during the load: a clean stop
 			return shutErr
 		}
 		return errors.Join(fmt.Errorf("loading the inputs: %w", err), shutErr)
 	}
 	a.started(res, list, e)
-	return a.loop(ctx, srvs, e.hup)
+	return a.loop(ctx, srvs, reloading, e.hup)
 }
 
 // started reports the first load: the start-up log line, the demo's
@@ -169,45 +190,33 @@ func (a *app) started(res reload.Result, list []*listener, e env) {
 	}
 }
 
-// loop watches the inputs and answers SIGHUP until ctx is done or a
-// server fails, then shuts the servers down.
-func (a *app) loop(ctx context.Context, srvs *servers, hup <-chan os.Signal) error {
-	watchErr := make(chan error, 1)
-	go func() { watchErr <- a.reloader.Run(ctx) }()
-	watching := true
+// loop answers SIGHUP until ctx is done or a server fails, then shuts
+// the servers down. reloading gives Run's return, once ctx has ended.
+func (a *app) loop(ctx context.Context, srvs *servers, reloading <-chan error, hup <-chan os.Signal) error {
 	for {
 		select {
 		case <-ctx.Done():
 			err := srvs.shutdown(a.o.shutdownTimeout)
-			if watching {
-				<-watchErr // Run ends with ctx; a build under way is abandoned
-			}
+			<-reloading // Run ends with ctx; a build under way is abandoned
 			if err == nil {
 				a.logger.Info("server stopped")
 			}
 			return err
 		case err := <-srvs.failed:
 			return errors.Join(err, srvs.shutdown(a.o.shutdownTimeout))
-		case err := <-watchErr:
-			watching = false
-			a.logger.Error("not watching the input files: SIGHUP and POST /-/reload still reload them", zap.Error(err))
 		case <-hup:
-			a.hangup(ctx, watching)
+			a.hangup()
 		}
 	}
 }
 
-// hangup answers SIGHUP: it asks for a reload of every input (through the
-// watcher, after the settle time; at once if the watcher is not running)
-// and reopens the access log after a rotation.
-func (a *app) hangup(ctx context.Context, watching bool) {
+// hangup answers SIGHUP: it asks the reloader for a reload of every
+// input, after the settle time, and reopens the access log after a
+// rotation.
+func (a *app) hangup() {
 	a.logger.Info("SIGHUP: reloading the inputs and reopening the access log", zap.String("access_log", a.o.logPath))
 	if err := a.accessLog.Reopen(); err != nil {
 		a.logger.Error("access log reopen failed", zap.Error(err))
 	}
-	if watching {
-		a.reloader.Trigger()
-		return
-	}
-	_, _ = a.reloader.ReloadNow(ctx) // logged and counted by the reloader
+	a.reloader.Trigger()
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"os"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -75,7 +74,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.adminListen, "admin-listen", "", "the `HOST:PORT` of the admin listener (/metrics, /healthz, /readyz, POST /-/reload); empty: none")
 	fs.BoolVar(&o.adminPprof, "admin-pprof", false, "also serve Go's profiler (net/http/pprof) under /debug/pprof/ on the admin listener")
 	fs.DurationVar(&o.reloadSettle, "reload-settle", reload.DefaultSettle, "the `DURATION` the input files must be quiet before they are reloaded")
-	fs.BoolVar(&o.allowShrink, "allow-shrink", false, "publish a reloaded snapshot even if the shrink guard refuses it (half its directories or hosts lost, or repositories newly without their directory)")
+	fs.BoolVar(&o.allowShrink, "allow-shrink", false, "publish a reloaded snapshot even if a shrink guard refuses it (half its directories, hosts, routes, GeoIP networks or countries lost, or repositories newly without their directory)")
 	fs.StringSliceVar(&o.trustedRaw, "trusted-proxies", nil, "honour X-Forwarded-For only from peers in these `CIDR,...` prefixes (a bare address is a /32 or /128); unset: from every peer")
 	fs.IntVar(&o.maxQueryBytes, "max-query-bytes", 8192, "answer 414 to a query longer than this many `BYTES` (0: no cap)")
 	fs.DurationVar(&o.limits.readHeaderTimeout, "read-header-timeout", 5*time.Second, "the `DURATION` a client has to send the request headers")
@@ -163,9 +162,10 @@ func (o *options) validate() error {
 
 // checkInputs reports every input file that cannot be opened for reading,
 // each with its flag, so that a start-up failure names all the files to fix
-// at once rather than whichever the parallel load tripped over first. An
-// input must be a regular file (symlinks followed): opening a named pipe
-// would wait for a writer, and so hang the start-up.
+// at once rather than whichever the first load tripped over first. The
+// check is the reloader's (reload.CheckInput): an input must be a regular
+// file, since opening a named pipe would wait for a writer, and so hang
+// the start-up.
 func checkInputs(p snapshot.Paths) error {
 	inputs := []struct{ flag, path string }{
 		{"--cache", p.Cache},
@@ -175,16 +175,9 @@ func checkInputs(p snapshot.Paths) error {
 	}
 	var errs []error
 	for _, in := range inputs {
-		if fi, err := os.Stat(in.path); err == nil && !fi.Mode().IsRegular() {
-			errs = append(errs, fmt.Errorf("%s: %s is not a regular file (%v)", in.flag, in.path, fi.Mode().Type()))
-			continue
-		}
-		f, err := os.Open(in.path)
-		if err != nil {
+		if err := reload.CheckInput(in.path); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", in.flag, err))
-			continue
 		}
-		f.Close()
 	}
 	return errors.Join(errs...)
 }

@@ -162,10 +162,10 @@ func TestRunMetricsAndReloads(t *testing.T) {
 	}
 	before := scrape(t, r.admin)
 	checkSamples(t, "first load", before, map[string]float64{
-		`mirrorlist_reloads_total{result="ok"}`:     1,
-		`mirrorlist_reloads_total{result="failed"}`: 0,
-		"mirrorlist_last_reload_successful":         1,
-		"mirrorlist_snapshot_generation":            1,
+		`mirrorlist_reloads_total{result="reloaded"}`: 1,
+		`mirrorlist_reloads_total{result="failed"}`:   0,
+		"mirrorlist_last_reload_successful":           1,
+		"mirrorlist_snapshot_generation":              1,
 	})
 	for _, name := range []string{"go_goroutines", "process_cpu_seconds_total", "mirrorlist_snapshot_age_seconds", "mirrorlist_snapshot_directories"} {
 		if _, ok := before[name]; !ok {
@@ -202,10 +202,10 @@ func TestRunMetricsAndReloads(t *testing.T) {
 		t.Errorf("POST /-/reload of a truncated cache: %d %s", code, body)
 	}
 	checkSamples(t, "failed reload", scrape(t, r.admin), map[string]float64{
-		`mirrorlist_reloads_total{result="ok"}`:     1,
-		`mirrorlist_reloads_total{result="failed"}`: 1,
-		"mirrorlist_last_reload_successful":         0,
-		"mirrorlist_snapshot_generation":            1,
+		`mirrorlist_reloads_total{result="reloaded"}`: 1,
+		`mirrorlist_reloads_total{result="failed"}`:   1,
+		"mirrorlist_last_reload_successful":           0,
+		"mirrorlist_snapshot_generation":              1,
 	})
 	if code, body := fetch(t, "GET", r.admin+"/readyz", nil); code != 200 ||
 		!strings.HasPrefix(body, "ready: generation 1") || !strings.Contains(body, "; last reload failed at ") || !strings.Contains(body, cache) {
@@ -223,10 +223,10 @@ func TestRunMetricsAndReloads(t *testing.T) {
 		t.Errorf("POST /-/reload of the good cache: %d %s", code, body)
 	}
 	checkSamples(t, "good reload", scrape(t, r.admin), map[string]float64{
-		`mirrorlist_reloads_total{result="ok"}`:     2,
-		`mirrorlist_reloads_total{result="failed"}`: 1,
-		"mirrorlist_last_reload_successful":         1,
-		"mirrorlist_snapshot_generation":            2,
+		`mirrorlist_reloads_total{result="reloaded"}`: 2,
+		`mirrorlist_reloads_total{result="failed"}`:   1,
+		"mirrorlist_last_reload_successful":           1,
+		"mirrorlist_snapshot_generation":              2,
 	})
 	if code, body := fetch(t, "GET", r.admin+"/readyz", nil); code != 200 || strings.Contains(body, "failed") {
 		t.Errorf("admin /readyz after a good reload: %d %q", code, body)
