@@ -135,17 +135,17 @@ type builder struct {
 	interned
 	warn warnings
 
-	strings map[string]string // interned subpaths and country codes
+	strings map[string]string // interned country codes, and subpaths that are not a suffix of their directory
 
 	// scratch, reused for every directory
-	dir         dirMessage
-	refs        []HostRef
-	ids         []int64
-	countries   []countryList
-	countryKeys []string
-	countryRefs [][]HostRef
-	carriers    []carrier
-	urls        []URLRef
+	dir          dirMessage
+	refs         []HostRef
+	countries    []countryList
+	countryKeys  []string
+	countryEnds  []uint32
+	countryHosts []HostRef
+	carriers     []carrier
+	urls         []URLRef
 }
 
 // countryList is one ByCountry entry while a directory is indexed.
@@ -418,10 +418,10 @@ func (b *builder) directory(v []byte) error {
 	}
 	b.m.directories[name] = &Directory{
 		Name:      name,
-		Subpath:   b.internString(d.subpath),
-		global:    b.hostList(d.global),
+		Subpath:   b.subpath(name, d.subpath),
+		global:    *b.internGlobal(b.sortedRefs(d.global)),
 		countries: b.countryTable(d),
-		carriers:  b.carrierTable(name, d),
+		carriers:  *b.carrierTable(name, d),
 		files:     b.files[name],
 	}
 	return nil
@@ -443,15 +443,25 @@ func (b *builder) internString(s []byte) string {
 	return shared
 }
 
-// hostList maps ids to refs, sorts and de-duplicates them, and interns the
-// result.
-func (b *builder) hostList(ids []int64) []HostRef {
+// subpath returns the directory's subpath. It is nearly always the end of
+// the directory's name (the path below the category's top directory), and
+// then shares the name's memory.
+func (b *builder) subpath(name string, sub []byte) string {
+	if len(sub) > 0 && strings.HasSuffix(name, string(sub)) {
+		return name[len(name)-len(sub):]
+	}
+	return b.internString(sub)
+}
+
+// sortedRefs maps ids to refs, sorted and de-duplicated, in scratch space
+// valid until the next call.
+func (b *builder) sortedRefs(ids []int64) []HostRef {
 	b.refs = b.refs[:0]
 	for _, id := range ids {
 		b.refs = append(b.refs, b.ref(id))
 	}
 	b.refs = sortUniqueRefs(b.refs)
-	return b.internRefs(b.refs)
+	return b.refs
 }
 
 // countryTable interns the directory's ByCountry. Country codes are
@@ -464,19 +474,22 @@ func (b *builder) countryTable(d *dirMessage) *countryTable {
 	}
 	slices.SortStableFunc(b.countries, func(x, y countryList) int { return strings.Compare(x.cc, y.cc) })
 	b.countryKeys = b.countryKeys[:0]
-	b.countryRefs = b.countryRefs[:0]
+	b.countryEnds = b.countryEnds[:0]
+	b.countryHosts = b.countryHosts[:0]
 	for i := 0; i < len(b.countries); {
 		j := i
-		ids := b.ids[:0]
+		start := len(b.countryHosts)
 		for ; j < len(b.countries) && b.countries[j].cc == b.countries[i].cc; j++ {
-			ids = append(ids, b.countries[j].ids...)
+			for _, id := range b.countries[j].ids {
+				b.countryHosts = append(b.countryHosts, b.ref(id))
+			}
 		}
-		b.ids = ids
+		b.countryHosts = b.countryHosts[:start+len(sortUniqueRefs(b.countryHosts[start:]))]
 		b.countryKeys = append(b.countryKeys, b.countries[i].cc)
-		b.countryRefs = append(b.countryRefs, b.hostList(ids))
+		b.countryEnds = append(b.countryEnds, uint32(len(b.countryHosts)))
 		i = j
 	}
-	return b.internCountries(b.countryKeys, b.countryRefs)
+	return b.internCountries(b.countryKeys, b.countryEnds, b.countryHosts)
 }
 
 // carrierTable interns the directory's ByHostId, dropping (with a warning)
@@ -517,6 +530,11 @@ func (b *builder) finish() *Mirrors {
 		if m.directories[dir] == nil {
 			b.warn.add("FileDetailsCache: directory %q has no directory entry", dir)
 		}
+	}
+	pool := b.interned.urlPool
+	pool.refs, pool.long = slices.Clip(pool.refs), slices.Clip(pool.long)
+	for _, t := range b.interned.countries {
+		t.lists = b.interned.countryLists
 	}
 	m.fast = newFastPath(m)
 	m.stats.Time = m.time
