@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.uber.org/zap"
 
+	"github.com/mirrorlist-go/mirrorlist-server/cmd/mirrorlist-server/memlimit"
 	"github.com/mirrorlist-go/mirrorlist-server/httpapi"
 	"github.com/mirrorlist-go/mirrorlist-server/reload"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
@@ -29,6 +30,7 @@ type app struct {
 	reg       *prometheus.Registry // nil without an admin listener
 	metrics   *httpapi.Metrics     // nil without an admin listener
 	reloader  *reload.Reloader
+	memory    *memlimit.Limiter
 }
 
 // newApp builds the parts. It reads nothing yet: serve does the first
@@ -40,13 +42,16 @@ func newApp(o *options, logger *zap.Logger, accessLog *httpapi.AccessLog) (*app,
 			return nil, err
 		}
 	}
+	if err := a.newMemoryLimit(); err != nil {
+		return nil, err
+	}
 	r, err := reload.New(reload.Config{
 		Paths:       o.paths,
 		Holder:      a.holder,
 		Settle:      o.reloadSettle,
 		AllowShrink: o.allowShrink,
 		Logger:      logger.Named("reload"),
-		OnResult:    a.metrics.ObserveReload,
+		OnResult:    a.onResult,
 	})
 	if err != nil {
 		return nil, err

@@ -1,0 +1,214 @@
+// Package memlimit sets the Go runtime's soft memory limit from the size
+// of the snapshot the server publishes, so that the heap stays bounded
+// across reloads without the collector thrashing while two snapshots are
+// alive.
+//
+// Without a limit the heap grows to GOGC's goal, twice the live heap of
+// the last collection. In steady state that is twice one snapshot; but a
+// reload holds the old snapshot, the new one and the build's scratch at
+// once, and the collection that ends there sets a goal of twice all
+// three, which the resident size then keeps. With a limit the runtime
+// collects before crossing it instead. A limit below what a reload needs
+// alive makes it collect without end while the build runs (measured:
+// throughput down by three quarters, swaps stalled), so the limit leaves
+// room for a second snapshot and its build:
+//
+//	limit = live + 1.5 × snapshot + Headroom
+//
+// where live is the process's live heap after a collection with one
+// snapshot published, and snapshot is the part of it that came with the
+// snapshot (live minus the heap before the first load). In steady state
+// GOGC's goal (2 × live) is the lower bound and decides; across a reload
+// the limit does.
+package memlimit
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+)
+
+// Headroom is added to the limit for what requests allocate between two
+// collections and for the build's variations.
+const Headroom = 32 << 20
+
+// Mode says where the limit comes from.
+type Mode uint8
+
+const (
+	// Auto derives the limit from the published snapshot, recomputed
+	// after every reload.
+	Auto Mode = iota
+	// Fixed sets Config.Bytes once.
+	Fixed
+	// Off leaves the runtime without a limit (or with GOMEMLIMIT's).
+	Off
+)
+
+// Config configures a Limiter.
+type Config struct {
+	Mode  Mode
+	Bytes int64 // the limit of Fixed
+
+	// GOMEMLIMIT is the environment variable's value: when it is set
+	// the runtime already applies it, and an Auto limiter leaves it be.
+	GOMEMLIMIT string
+
+	Logger     *zap.Logger           // nil: no logging
+	Registerer prometheus.Registerer // nil: no metrics
+}
+
+// Limiter keeps the runtime's memory limit in line with the published
+// snapshot. Call Published after every build that published one.
+type Limiter struct {
+	mode     Mode
+	log      *zap.Logger
+	baseline uint64 // live heap before the first snapshot
+
+	mu       sync.Mutex // serialises Published
+	live     prometheus.Gauge
+	snapshot prometheus.Gauge
+	limit    prometheus.Gauge
+}
+
+// New returns a Limiter for cfg, applying a Fixed or Off limit at once.
+// Call it before the first load: it records the heap without a snapshot.
+func New(cfg Config) (*Limiter, error) {
+	l := &Limiter{mode: cfg.Mode, log: cfg.Logger}
+	if l.log == nil {
+		l.log = zap.NewNop()
+	}
+	if cfg.Mode == Auto && cfg.GOMEMLIMIT != "" {
+		l.mode = Off
+		l.log.Info("memory limit from GOMEMLIMIT", zap.String("GOMEMLIMIT", cfg.GOMEMLIMIT))
+	}
+	gauge := func(name, help string) prometheus.Gauge {
+		return prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "mirrorlist", Name: name, Help: help})
+	}
+	l.live = gauge("heap_live_bytes", "Live heap after the collection that followed the last published snapshot.")
+	l.snapshot = gauge("snapshot_live_bytes", "The part of that live heap that came with the snapshot (live heap minus the heap before the first load).")
+	l.limit = gauge("memory_limit_bytes", "The Go runtime's soft memory limit (+Inf: none): derived from the snapshot, --memory-limit, or GOMEMLIMIT.")
+	if cfg.Registerer != nil {
+		var errs []error
+		for _, c := range []prometheus.Collector{l.live, l.snapshot, l.limit} {
+			errs = append(errs, cfg.Registerer.Register(c))
+		}
+		if err := errors.Join(errs...); err != nil {
+			return nil, fmt.Errorf("registering memory metrics: %w", err)
+		}
+	}
+	switch {
+	case cfg.Mode == Fixed:
+		if cfg.Bytes <= 0 {
+			return nil, fmt.Errorf("memory limit %d: want a positive size", cfg.Bytes)
+		}
+		debug.SetMemoryLimit(cfg.Bytes)
+	case cfg.Mode == Off && cfg.GOMEMLIMIT == "":
+		debug.SetMemoryLimit(math.MaxInt64)
+	}
+	runtime.GC()
+	l.baseline = liveHeap()
+	l.limit.Set(currentLimit())
+	return l, nil
+}
+
+// Published measures the live heap with the snapshot just published and,
+// in Auto mode, sets the limit from it. It collects first, so that the
+// measure holds no garbage and no previous snapshot: a full collection
+// once per reload, a few tens of milliseconds at Fedora's scale,
+// concurrent with the requests.
+func (l *Limiter) Published() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	runtime.GC()
+	live := liveHeap()
+	snap := live - min(live, l.baseline)
+	l.live.Set(float64(live))
+	l.snapshot.Set(float64(snap))
+	if l.mode == Auto {
+		limit := Limit(live, snap)
+		debug.SetMemoryLimit(limit)
+		l.log.Info("memory limit set", zap.Uint64("live_heap", live), zap.Uint64("snapshot_heap", snap), zap.Int64("limit", limit))
+	}
+	l.limit.Set(currentLimit())
+}
+
+// Limit is the Auto limit for a live heap of live bytes of which snapshot
+// came with the snapshot: room for a second snapshot and its build's
+// scratch (which peaks at about half a snapshot) above the live heap.
+func Limit(live, snapshot uint64) int64 {
+	return int64(live + snapshot + snapshot/2 + Headroom)
+}
+
+// liveHeap returns the heap marked live by the last collection.
+func liveHeap() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
+}
+
+// currentLimit returns the runtime's limit as a gauge value.
+func currentLimit() float64 {
+	v := debug.SetMemoryLimit(-1)
+	if v == math.MaxInt64 {
+		return math.Inf(1)
+	}
+	return float64(v)
+}
+
+// ParseFlag parses the --memory-limit value: "auto", "off", or a size in
+// bytes with an optional unit B, KiB, MiB, GiB, TiB (as GOMEMLIMIT
+// accepts them) or KB, MB, GB, TB (powers of 1000).
+func ParseFlag(s string) (Mode, int64, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "auto", "":
+		return Auto, 0, nil
+	case "off", "none":
+		return Off, 0, nil
+	}
+	n, err := parseSize(strings.TrimSpace(s))
+	if err != nil {
+		return 0, 0, fmt.Errorf("memory limit %q: %w (want auto, off, or a size such as 300MiB)", s, err)
+	}
+	return Fixed, n, nil
+}
+
+func parseSize(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{
+		{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+		{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1},
+	}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, errors.New("not a whole number of bytes")
+	}
+	if n <= 0 {
+		return 0, errors.New("not positive")
+	}
+	if n > math.MaxInt64/mult {
+		return 0, errors.New("too large")
+	}
+	return n * mult, nil
+}

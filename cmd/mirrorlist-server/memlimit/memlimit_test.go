@@ -1,0 +1,146 @@
+package memlimit
+
+import (
+	"math"
+	"runtime"
+	"runtime/debug"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// value reads a gauge.
+func value(t *testing.T, g prometheus.Gauge) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := g.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetGauge().GetValue()
+}
+
+func TestParseFlag(t *testing.T) {
+	tests := []struct {
+		in      string
+		mode    Mode
+		bytes   int64
+		wantErr bool
+	}{
+		{"auto", Auto, 0, false},
+		{"", Auto, 0, false},
+		{"off", Off, 0, false},
+		{"OFF", Off, 0, false},
+		{"300MiB", Fixed, 300 << 20, false},
+		{"2GiB", Fixed, 2 << 30, false},
+		{"512 KiB", Fixed, 512 << 10, false},
+		{"250MB", Fixed, 250e6, false},
+		{"1048576", Fixed, 1 << 20, false},
+		{"100B", Fixed, 100, false},
+		{"0", 0, 0, true},
+		{"-5MiB", 0, 0, true},
+		{"1.5GiB", 0, 0, true},
+		{"lots", 0, 0, true},
+		{"9999999TiB", 0, 0, true},
+	}
+	for _, tt := range tests {
+		mode, n, err := ParseFlag(tt.in)
+		if (err != nil) != tt.wantErr || err == nil && (mode != tt.mode || n != tt.bytes) {
+			t.Errorf("ParseFlag(%q) = %v, %d, %v; want %v, %d, error %v", tt.in, mode, n, err, tt.mode, tt.bytes, tt.wantErr)
+		}
+	}
+}
+
+func TestLimit(t *testing.T) {
+	const mb = 1 << 20
+	// 58 MB live of which 55 MB snapshot: room for a second snapshot
+	// and half a snapshot of build scratch, plus the headroom.
+	if got, want := Limit(58*mb, 55*mb), int64(58*mb+55*mb+27.5*mb+Headroom); got != want {
+		t.Errorf("Limit = %d, want %d", got, want)
+	}
+	if got := Limit(0, 0); got != Headroom {
+		t.Errorf("Limit(0, 0) = %d, want the headroom %d", got, Headroom)
+	}
+}
+
+// restoreLimit puts the runtime's limit back after a test.
+func restoreLimit(t *testing.T) {
+	old := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(old) })
+}
+
+func TestAutoFollowsTheLiveHeap(t *testing.T) {
+	restoreLimit(t)
+	debug.SetMemoryLimit(math.MaxInt64)
+	reg := prometheus.NewRegistry()
+	l, err := New(Config{Mode: Auto, Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := value(t, l.limit); !math.IsInf(got, 1) {
+		t.Errorf("limit before the first snapshot = %v, want +Inf", got)
+	}
+	published := make([][]byte, 64) // 64 MiB standing in for a snapshot
+	for i := range published {
+		published[i] = make([]byte, 1<<20)
+	}
+	l.Published()
+	snap := value(t, l.snapshot)
+	if snap < 60<<20 || snap > 80<<20 {
+		t.Errorf("snapshot_live_bytes = %.0f, want about 64 MiB", snap)
+	}
+	live := value(t, l.live)
+	want := float64(Limit(uint64(live), uint64(snap)))
+	if got := value(t, l.limit); got != want {
+		t.Errorf("memory_limit_bytes = %.0f, want %.0f", got, want)
+	}
+	if got := debug.SetMemoryLimit(-1); float64(got) != want {
+		t.Errorf("runtime limit = %d, want %.0f", got, want)
+	}
+	runtime.KeepAlive(published)
+	published = nil
+	l.Published()
+	if got := value(t, l.limit); got >= want {
+		t.Errorf("limit after the snapshot shrank = %.0f, want below %.0f", got, want)
+	}
+	if mfs, err := reg.Gather(); err != nil || len(mfs) != 3 {
+		t.Errorf("gathered %d metric families, %v; want 3", len(mfs), err)
+	}
+}
+
+func TestGOMEMLIMITWins(t *testing.T) {
+	restoreLimit(t)
+	debug.SetMemoryLimit(200 << 20) // as the runtime does for GOMEMLIMIT=200MiB
+	l, err := New(Config{Mode: Auto, GOMEMLIMIT: "200MiB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Published()
+	if got := debug.SetMemoryLimit(-1); got != 200<<20 {
+		t.Errorf("runtime limit = %d, want GOMEMLIMIT's %d", got, 200<<20)
+	}
+	if got := value(t, l.limit); got != 200<<20 {
+		t.Errorf("memory_limit_bytes = %.0f, want %d", got, 200<<20)
+	}
+}
+
+func TestFixedAndOff(t *testing.T) {
+	restoreLimit(t)
+	l, err := New(Config{Mode: Fixed, Bytes: 300 << 20, GOMEMLIMIT: "100MiB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Published()
+	if got := debug.SetMemoryLimit(-1); got != 300<<20 {
+		t.Errorf("fixed: runtime limit = %d, want the flag's %d", got, 300<<20)
+	}
+	if _, err := New(Config{Mode: Off}); err != nil {
+		t.Fatal(err)
+	}
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("off: runtime limit = %d, want none", got)
+	}
+	if _, err := New(Config{Mode: Fixed}); err == nil {
+		t.Error("Fixed without a size: no error")
+	}
+}
