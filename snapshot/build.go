@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -257,7 +256,7 @@ func (b *builder) netblockCountry(v []byte) error {
 	if err := proto.Unmarshal(v, &e); err != nil {
 		return fmt.Errorf("NetblockCountryCache: %w", err)
 	}
-	pfx, err := parsePrefixOrAddr(e.GetKey())
+	pfx, err := ParsePrefix(e.GetKey())
 	if err != nil {
 		b.warn.add("NetblockCountryCache: %v", err)
 		return nil
@@ -388,7 +387,7 @@ func (b *builder) hostNetblock(v []byte) error {
 	if err := proto.Unmarshal(v, &e); err != nil {
 		return fmt.Errorf("HostNetblockCache: %w", err)
 	}
-	pfx, err := parsePrefixOrAddr(e.GetKey())
+	pfx, err := ParsePrefix(e.GetKey())
 	if err != nil {
 		b.warn.add("HostNetblockCache: %v", err)
 		return nil
@@ -547,26 +546,4 @@ func (b *builder) finish() *Mirrors {
 	m.stats.Warnings = b.warn.list()
 	m.stats.WarningCount = b.warn.count()
 	return m
-}
-
-// parsePrefixOrAddr parses a CIDR prefix or a bare address (as a /32 or
-// /128), masking host bits.
-func parsePrefixOrAddr(s string) (netip.Prefix, error) {
-	s = strings.TrimSpace(s)
-	if !strings.Contains(s, "/") {
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return netip.Prefix{}, err
-		}
-		a = a.WithZone("").Unmap()
-		return netip.PrefixFrom(a, a.BitLen()), nil
-	}
-	p, err := netip.ParsePrefix(s)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	if p.Addr().Is4In6() && p.Bits() >= 96 {
-		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
-	}
-	return p.Masked(), nil
 }

@@ -291,7 +291,7 @@ func (m *Mirrors) ASNHosts(asn uint32) []HostRef { return m.asnHosts[asn] }
 // NetblockHosts calls fn for every HostNetblockCache prefix that contains
 // addr, with the prefix length and its hosts (shared: do not modify).
 func (m *Mirrors) NetblockHosts(addr netip.Addr, fn func(bits int, hosts []HostRef)) {
-	addr = normalize(addr)
+	addr = NormalizeAddr(addr)
 	if !addr.IsValid() {
 		return
 	}

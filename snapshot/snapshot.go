@@ -177,7 +177,7 @@ func (s *Snapshot) ContinentCountries(continent string) []string {
 // country.iso_code, else "". The address is unmapped and its zone dropped
 // first, so that ::ffff:192.0.2.1 is looked up as 192.0.2.1.
 func (s *Snapshot) ClientCountry(addr netip.Addr) string {
-	addr = normalize(addr)
+	addr = NormalizeAddr(addr)
 	if cc, ok := s.mirrors.netblockCountry.Lookup(addr); ok {
 		return cc
 	}
@@ -187,13 +187,7 @@ func (s *Snapshot) ClientCountry(addr netip.Addr) string {
 // ASN returns the autonomous system whose longest global netblock route
 // contains addr.
 func (s *Snapshot) ASN(addr netip.Addr) (uint32, bool) {
-	return s.routes.Lookup(normalize(addr))
-}
-
-// normalize strips what the lookup tables do not key on: an IPv6 zone, and
-// the IPv4-in-IPv6 mapping.
-func normalize(addr netip.Addr) netip.Addr {
-	return addr.WithZone("").Unmap()
+	return s.routes.Lookup(NormalizeAddr(addr))
 }
 
 // String describes the snapshot's counts for logs.
