@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	mm "github.com/mirrorlist-go/mirrorlist-server/proto"
+	"github.com/mirrorlist-go/mirrorlist-server/snapshot/xmlesc"
 )
 
 // LoadMirrors reads and indexes the protobuf snapshot at path. The file is
@@ -309,17 +310,13 @@ func (b *builder) fileDetails(v []byte) error {
 				Timestamp: d.GetTimeStamp(), Size: d.GetSize(),
 				MD5: d.GetMD5(), SHA1: d.GetSHA1(), SHA256: d.GetSHA256(), SHA512: d.GetSHA512(),
 			}
-			fd.plainHashes = xmlPlain(fd.MD5) && xmlPlain(fd.SHA1) && xmlPlain(fd.SHA256) && xmlPlain(fd.SHA512)
+			fd.plainHashes = !xmlesc.Needed(fd.MD5) && !xmlesc.Needed(fd.SHA1) && !xmlesc.Needed(fd.SHA256) && !xmlesc.Needed(fd.SHA512)
 			versions = append(versions, fd)
 		}
 		files[f.GetFilename()] = &File{Versions: versions}
 	}
 	return nil
 }
-
-// xmlPlain reports whether s holds none of the characters that XML
-// escapes.
-func xmlPlain(s string) bool { return !strings.ContainsAny(s, `&<>"`) }
 
 func (b *builder) disabledRepo(v []byte) error {
 	var e mm.StringBoolMap

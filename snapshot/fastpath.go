@@ -1,6 +1,10 @@
 package snapshot
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/mirrorlist-go/mirrorlist-server/snapshot/xmlesc"
+)
 
 // fastPath holds tables derived from a Mirrors once it is built, laid out
 // for the request path: a metalink answer touches a few hundred hosts and
@@ -76,13 +80,12 @@ func SchemeOf(url string) Scheme {
 	return OtherScheme
 }
 
-// escapeURLs returns urls escaped for XML text and double-quoted attribute
-// values, sharing the strings that need no escaping.
+// escapeURLs returns urls escaped for XML, sharing the strings that need
+// no escaping.
 func escapeURLs(urls []string) []string {
-	esc := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;")
 	out := make([]string, len(urls))
 	for i, u := range urls {
-		out[i] = esc.Replace(u)
+		out[i] = xmlesc.String(u)
 	}
 	return out
 }
