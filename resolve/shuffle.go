@@ -60,10 +60,8 @@ func (sh *shuffler) weighted(group []snapshot.HostRef, weights []float64, rng *r
 }
 
 // radixMin is the group size from which sort uses a radix sort: below it a
-// comparison sort is as fast. BenchmarkWeightedOrder, whole shuffles with
-// the comparison sort and with the radix sort: 146 and 147 ns for 10
-// hosts, 394 and 349 ns for 20, 948 and 481 ns for 40, 1,670 and 650 ns
-// for 63.
+// comparison sort is as fast (BenchmarkWeightedOrder compares whole
+// shuffles with either sort by group size).
 const radixMin = 16
 
 // sort sorts keys ascending; lo and hi are the smallest and the largest

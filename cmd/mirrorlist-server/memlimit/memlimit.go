@@ -123,9 +123,8 @@ func New(cfg Config) (*Limiter, error) {
 
 // Published measures the live heap with the snapshot just published and,
 // in Auto mode, sets the limit from it. It collects first, so that the
-// measure holds no garbage and no previous snapshot: a full collection
-// once per reload, a few tens of milliseconds at Fedora's scale,
-// concurrent with the requests.
+// measure holds no garbage and no previous snapshot: one full collection
+// per reload, concurrent with the requests.
 func (l *Limiter) Published() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
