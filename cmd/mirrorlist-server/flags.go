@@ -84,7 +84,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.DurationVar(&o.limits.writeTimeout, "write-timeout", 30*time.Second, "the `DURATION` from the end of the request headers to the end of the answer")
 	fs.DurationVar(&o.limits.idleTimeout, "idle-timeout", 2*time.Minute, "the `DURATION` an idle keep-alive connection stays open")
 	fs.IntVar(&o.limits.maxHeaderBytes, "max-header-bytes", 16<<10, "the largest request line and headers, in `BYTES`")
-	fs.StringVar(&o.memoryLimit.raw, "memory-limit", "auto", "the Go runtime's soft memory `LIMIT`: auto (from the snapshot's size, recomputed after each reload; GOMEMLIMIT, when set, wins), off, or a size such as 300MiB")
+	fs.StringVar(&o.memoryLimit.raw, "memory-limit", "auto", "the Go runtime's soft memory `LIMIT` (and GOGC): auto (from the snapshot's size, recomputed after each reload; GOMEMLIMIT and GOGC, when set, win), off, or a size such as 300MiB")
 	fs.StringVar(&o.probe, "probe", "", "GET this `URL` (2 s timeout) and exit 0 if it answers 200, else 1; for container health checks")
 	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
 	return fs

@@ -26,6 +26,7 @@ func (a *app) newMemoryLimit() error {
 		Mode:       a.o.memoryLimit.mode,
 		Bytes:      a.o.memoryLimit.bytes,
 		GOMEMLIMIT: os.Getenv("GOMEMLIMIT"),
+		GOGC:       os.Getenv("GOGC"),
 		Logger:     a.logger.Named("memory"),
 	}
 	if a.reg != nil {

@@ -1,25 +1,28 @@
-// Package memlimit sets the Go runtime's soft memory limit from the size
-// of the snapshot the server publishes, so that the heap stays bounded
-// across reloads without the collector thrashing while two snapshots are
-// alive.
+// Package memlimit bounds the server's heap from the size of the snapshot
+// it publishes: in steady state close above the live heap, and across a
+// reload with room for a second snapshot, so that the collector never
+// thrashes while two snapshots are alive.
 //
-// Without a limit the heap grows to GOGC's goal, twice the live heap of
-// the last collection. In steady state that is twice one snapshot; but a
-// reload holds the old snapshot, the new one and the build's scratch at
-// once, and the collection that ends there sets a goal of twice all
-// three, which the resident size then keeps. With a limit the runtime
-// collects before crossing it instead. A limit below what a reload needs
-// alive makes it collect without end while the build runs (measured:
-// throughput down by three quarters, swaps stalled), so the limit leaves
-// room for a second snapshot and its build:
+// Without settings the heap grows to GOGC's goal, twice the live heap of
+// the last collection: at Fedora's scale that doubles the resident size
+// for the sake of garbage that requests leave at a few megabytes a
+// second. And a reload holds the old snapshot, the new one and the
+// build's scratch at once, and the collection that ends there sets a goal
+// of twice all three. After every published snapshot the Limiter
+// measures the live heap (live, of which snapshot came with the snapshot:
+// live minus the heap before the first load) and sets
 //
+//	GOGC  = 100 × Headroom / live, from 25 to 100 (the default)
 //	limit = live + 1.5 × snapshot + Headroom
 //
-// where live is the process's live heap after a collection with one
-// snapshot published, and snapshot is the part of it that came with the
-// snapshot (live minus the heap before the first load). In steady state
-// GOGC's goal (2 × live) is the lower bound and decides; across a reload
-// the limit does.
+// The first keeps the steady-state goal near live + Headroom: a
+// collection more often, each over the same live heap. GOGC's goal grows
+// with what is live, so a reload never makes it collect without end; the
+// limit then caps that growth. A limit below what a reload needs alive
+// would (measured on the old index: throughput down by three quarters,
+// swaps stalled), so it leaves room for a second snapshot and its build's
+// scratch, about half a snapshot. The GOGC and GOMEMLIMIT environment
+// variables, when set, win.
 package memlimit
 
 import (
@@ -37,8 +40,8 @@ import (
 	"go.uber.org/zap"
 )
 
-// Headroom is added to the limit for what requests allocate between two
-// collections and for the build's variations.
+// Headroom is what the heap may grow above the live heap between two
+// collections in steady state, and the margin of the limit.
 const Headroom = 32 << 20
 
 // Mode says where the limit comes from.
@@ -59,9 +62,11 @@ type Config struct {
 	Mode  Mode
 	Bytes int64 // the limit of Fixed
 
-	// GOMEMLIMIT is the environment variable's value: when it is set
-	// the runtime already applies it, and an Auto limiter leaves it be.
+	// GOMEMLIMIT and GOGC are the environment variables' values: when
+	// one is set the runtime already applies it, and an Auto limiter
+	// leaves that setting be.
 	GOMEMLIMIT string
+	GOGC       string
 
 	Logger     *zap.Logger           // nil: no logging
 	Registerer prometheus.Registerer // nil: no metrics
@@ -71,19 +76,21 @@ type Config struct {
 // snapshot. Call Published after every build that published one.
 type Limiter struct {
 	mode     Mode
+	tuneGC   bool // Auto without GOGC in the environment
 	log      *zap.Logger
 	baseline uint64 // live heap before the first snapshot
 
-	mu       sync.Mutex // serialises Published
-	live     prometheus.Gauge
-	snapshot prometheus.Gauge
-	limit    prometheus.Gauge
+	mu        sync.Mutex // serialises Published
+	live      prometheus.Gauge
+	snapshot  prometheus.Gauge
+	limit     prometheus.Gauge
+	gcPercent prometheus.Gauge
 }
 
 // New returns a Limiter for cfg, applying a Fixed or Off limit at once.
 // Call it before the first load: it records the heap without a snapshot.
 func New(cfg Config) (*Limiter, error) {
-	l := &Limiter{mode: cfg.Mode, log: cfg.Logger}
+	l := &Limiter{mode: cfg.Mode, tuneGC: cfg.Mode == Auto && cfg.GOGC == "", log: cfg.Logger}
 	if l.log == nil {
 		l.log = zap.NewNop()
 	}
@@ -97,9 +104,10 @@ func New(cfg Config) (*Limiter, error) {
 	l.live = gauge("heap_live_bytes", "Live heap after the collection that followed the last published snapshot.")
 	l.snapshot = gauge("snapshot_live_bytes", "The part of that live heap that came with the snapshot (live heap minus the heap before the first load).")
 	l.limit = gauge("memory_limit_bytes", "The Go runtime's soft memory limit (+Inf: none): derived from the snapshot, --memory-limit, or GOMEMLIMIT.")
+	l.gcPercent = gauge("gc_percent", "The collector's GOGC setting in effect (derived from the snapshot unless GOGC is set or --memory-limit is not auto).")
 	if cfg.Registerer != nil {
 		var errs []error
-		for _, c := range []prometheus.Collector{l.live, l.snapshot, l.limit} {
+		for _, c := range []prometheus.Collector{l.live, l.snapshot, l.limit, l.gcPercent} {
 			errs = append(errs, cfg.Registerer.Register(c))
 		}
 		if err := errors.Join(errs...); err != nil {
@@ -118,6 +126,7 @@ func New(cfg Config) (*Limiter, error) {
 	runtime.GC()
 	l.baseline = liveHeap()
 	l.limit.Set(currentLimit())
+	l.gcPercent.Set(float64(currentGCPercent()))
 	return l, nil
 }
 
@@ -133,12 +142,36 @@ func (l *Limiter) Published() {
 	snap := live - min(live, l.baseline)
 	l.live.Set(float64(live))
 	l.snapshot.Set(float64(snap))
+	if l.tuneGC {
+		p := GCPercent(live)
+		debug.SetGCPercent(p)
+		l.gcPercent.Set(float64(p))
+	}
 	if l.mode == Auto {
 		limit := Limit(live, snap)
 		debug.SetMemoryLimit(limit)
-		l.log.Info("memory limit set", zap.Uint64("live_heap", live), zap.Uint64("snapshot_heap", snap), zap.Int64("limit", limit))
+		l.log.Info("memory limit set", zap.Uint64("live_heap", live), zap.Uint64("snapshot_heap", snap),
+			zap.Int64("limit", limit), zap.Bool("gc_percent_set", l.tuneGC))
 	}
 	l.limit.Set(currentLimit())
+}
+
+// GCPercent is the Auto GOGC for a live heap of live bytes: the heap may
+// grow by Headroom between collections, by a quarter of live at least,
+// and by no more than the default's doubling.
+func GCPercent(live uint64) int {
+	if live == 0 {
+		return 100
+	}
+	return int(min(100, max(25, 100*Headroom/live)))
+}
+
+// currentGCPercent returns the collector's GOGC setting (setting it back
+// at once; only New calls it, before the first load).
+func currentGCPercent() int {
+	v := debug.SetGCPercent(100)
+	debug.SetGCPercent(v)
+	return v
 }
 
 // Limit is the Auto limit for a live heap of live bytes of which snapshot

@@ -66,7 +66,21 @@ func TestLimit(t *testing.T) {
 // restoreLimit puts the runtime's limit back after a test.
 func restoreLimit(t *testing.T) {
 	old := debug.SetMemoryLimit(-1)
-	t.Cleanup(func() { debug.SetMemoryLimit(old) })
+	gc := debug.SetGCPercent(100)
+	debug.SetGCPercent(gc)
+	t.Cleanup(func() { debug.SetMemoryLimit(old); debug.SetGCPercent(gc) })
+}
+
+func TestGCPercent(t *testing.T) {
+	const mb = 1 << 20
+	for _, tt := range []struct {
+		live uint64
+		want int
+	}{{0, 100}, {8 * mb, 100}, {32 * mb, 100}, {64 * mb, 50}, {60 * mb, 53}, {128 * mb, 25}, {1024 * mb, 25}} {
+		if got := GCPercent(tt.live); got != tt.want {
+			t.Errorf("GCPercent(%d MiB) = %d, want %d", tt.live/mb, got, tt.want)
+		}
+	}
 }
 
 func TestAutoFollowsTheLiveHeap(t *testing.T) {
@@ -97,25 +111,38 @@ func TestAutoFollowsTheLiveHeap(t *testing.T) {
 	if got := debug.SetMemoryLimit(-1); float64(got) != want {
 		t.Errorf("runtime limit = %d, want %.0f", got, want)
 	}
+	wantGC := GCPercent(uint64(live))
+	if got := value(t, l.gcPercent); got != float64(wantGC) || wantGC == 100 {
+		t.Errorf("gc_percent = %v, want %d (below 100 for a 64 MiB heap)", got, wantGC)
+	}
+	if got := debug.SetGCPercent(wantGC); got != wantGC {
+		t.Errorf("runtime GOGC = %d, want %d", got, wantGC)
+	}
 	runtime.KeepAlive(published)
 	published = nil
 	l.Published()
 	if got := value(t, l.limit); got >= want {
 		t.Errorf("limit after the snapshot shrank = %.0f, want below %.0f", got, want)
 	}
-	if mfs, err := reg.Gather(); err != nil || len(mfs) != 3 {
-		t.Errorf("gathered %d metric families, %v; want 3", len(mfs), err)
+	if mfs, err := reg.Gather(); err != nil || len(mfs) != 4 {
+		t.Errorf("gathered %d metric families, %v; want 4", len(mfs), err)
 	}
 }
 
-func TestGOMEMLIMITWins(t *testing.T) {
+func TestEnvironmentWins(t *testing.T) {
 	restoreLimit(t)
 	debug.SetMemoryLimit(200 << 20) // as the runtime does for GOMEMLIMIT=200MiB
-	l, err := New(Config{Mode: Auto, GOMEMLIMIT: "200MiB"})
+	debug.SetGCPercent(80)          // as the runtime does for GOGC=80
+	l, err := New(Config{Mode: Auto, GOMEMLIMIT: "200MiB", GOGC: "80"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	big := make([]byte, 128<<20)
 	l.Published()
+	runtime.KeepAlive(big)
+	if got := debug.SetGCPercent(80); got != 80 {
+		t.Errorf("runtime GOGC = %d, want GOGC's 80", got)
+	}
 	if got := debug.SetMemoryLimit(-1); got != 200<<20 {
 		t.Errorf("runtime limit = %d, want GOMEMLIMIT's %d", got, 200<<20)
 	}
