@@ -527,8 +527,26 @@ func (b *builder) finish() *Mirrors {
 			b.warn.add("FileDetailsCache: directory %q has no directory entry", dir)
 		}
 	}
+	// Hosts appear as the directories are read, so only now are the
+	// carrier sets given a word for every 64 hosts; shared sets stay
+	// shared.
 	pool := b.interned.urlPool
 	pool.refs, pool.long = slices.Clip(pool.refs), slices.Clip(pool.long)
+	grown := make(map[*rankedWord]hostSet)
+	for _, d := range m.directories {
+		c := &d.carriers
+		c.lists = pool
+		var key *rankedWord
+		if len(c.hosts) > 0 {
+			key = &c.hosts[0]
+		}
+		g, ok := grown[key]
+		if !ok {
+			g = c.hosts.grown(len(m.hosts))
+			grown[key] = g
+		}
+		c.hosts = g
+	}
 	for _, t := range b.interned.countries {
 		t.lists = b.interned.countryLists
 	}

@@ -12,30 +12,49 @@ import "math/bits"
 // whatever its size, where a sorted list costs 4 bytes per member and a
 // dense by-HostRef index 4 bytes per host: at Fedora's shape (1,350 hosts,
 // a few hundred carriers per directory) it is the smallest of the three,
-// and as fast to query as the dense index. Trailing empty words are left
-// out.
+// and as fast to query as the dense index.
 type hostSet []rankedWord
 
 type rankedWord struct {
-	bits uint64
-	rank uint32 // members in the words before this one
+	bits   uint64
+	before int32 // members in the words before this one, minus one: rank adds h's own bit back
 }
 
-// newHostSet returns the set of refs, which are sorted and distinct.
-func newHostSet(refs []HostRef) hostSet {
-	if len(refs) == 0 {
-		return nil
+// newHostSet returns the set of refs, which are sorted and distinct, with
+// a word for every 64 of hosts (more if refs need them), so that rank
+// needs no test of its own before reading h's word.
+func newHostSet(refs []HostRef, hosts int) hostSet {
+	if len(refs) > 0 {
+		hosts = max(hosts, int(refs[len(refs)-1])+1)
 	}
-	s := make(hostSet, refs[len(refs)-1]/64+1)
+	s := make(hostSet, (hosts+63)/64)
 	for _, h := range refs {
 		s[h/64].bits |= 1 << (h % 64)
 	}
-	n := uint32(0)
+	n := int32(-1)
 	for i := range s {
-		s[i].rank = n
-		n += uint32(bits.OnesCount64(s[i].bits))
+		s[i].before = n
+		n += int32(bits.OnesCount64(s[i].bits))
 	}
 	return s
+}
+
+// grown returns s with words for hosts hosts, s itself if it has them.
+func (s hostSet) grown(hosts int) hostSet {
+	words := (hosts + 63) / 64
+	if len(s) >= words {
+		return s
+	}
+	last := int32(-1)
+	if len(s) > 0 {
+		last = s[len(s)-1].before + int32(bits.OnesCount64(s[len(s)-1].bits))
+	}
+	g := make(hostSet, words)
+	copy(g, s)
+	for i := len(s); i < words; i++ {
+		g[i].before = last
+	}
+	return g
 }
 
 // has reports whether h is a member.
@@ -45,12 +64,12 @@ func (s hostSet) has(h HostRef) bool {
 }
 
 // rank returns h's index among the members in HostRef order, or -1 if h
-// is not a member.
+// is not a member. h must be below the hosts the set was made for.
 func (s hostSet) rank(h HostRef) int {
-	if w := int(h / 64); w < len(s) {
-		if rw, bit := s[w], uint64(1)<<(h%64); rw.bits&bit != 0 {
-			return int(rw.rank) + bits.OnesCount64(rw.bits&(bit-1))
-		}
+	rw := s[h>>6]
+	upTo := rw.bits << (63 - h&63) // h's bit on top, the members before it under it
+	if int64(upTo) < 0 {
+		return int(rw.before) + bits.OnesCount64(upTo)
 	}
 	return -1
 }
@@ -58,7 +77,7 @@ func (s hostSet) rank(h HostRef) int {
 // members calls fn for every member in HostRef order, with its rank.
 func (s hostSet) members(fn func(rank int, h HostRef)) {
 	for w, word := range s {
-		i := int(word.rank)
+		i := int(word.before) + 1
 		for b := word.bits; b != 0; b &= b - 1 {
 			fn(i, HostRef(w*64+bits.TrailingZeros64(b)))
 			i++

@@ -19,7 +19,12 @@ func TestHostSetAgainstList(t *testing.T) {
 					refs = append(refs, HostRef(h))
 				}
 			}
-			s, b := newHostSet(refs), newHostBits(refs)
+			// Made for just enough hosts, then grown, as Load does.
+			least := 0
+			if len(refs) > 0 {
+				least = int(refs[len(refs)-1]) + 1
+			}
+			s, b := newHostSet(refs, least).grown(n+130), newHostBits(refs)
 			for h := HostRef(0); h < HostRef(n+130); h++ {
 				i, want := slices.BinarySearch(refs, h)
 				if got := s.has(h); got != want {

@@ -158,13 +158,13 @@ func (in *interned) internCarriers(cs []carrier, urls []URLRef) *carrierTable {
 		return shared
 	}
 	key := string(in.scratch)
-	t := &carrierTable{urls: make([]uint32, len(cs)), lists: in.urlPool}
+	t := &carrierTable{urls: make([]uint32, len(cs))} // lists: set by finish, once the pool is complete
 	refs := make([]HostRef, len(cs))
 	for i, c := range cs {
 		refs[i] = c.host
 		t.urls[i] = in.internURLs(urls[c.start:c.end])
 	}
-	t.hosts = newHostSet(refs)
+	t.hosts = newHostSet(refs, 0) // grown to all the snapshot's hosts by finish
 	in.carriers[key] = t
 	return t
 }

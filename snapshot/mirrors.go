@@ -97,12 +97,11 @@ func (d *Directory) EachCountry(ccs []string, fn func(cc string, hosts []HostRef
 
 // URLs returns h's hcurls for this directory's category and whether h
 // carries the directory at all (has a ByHostId entry). The slice is shared.
-func (d *Directory) URLs(h HostRef) ([]URLRef, bool) {
-	c := &d.carriers
-	if i := c.hosts.rank(h); i >= 0 {
-		return c.lists.list(c.urls[i]), true
+func (d *Directory) URLs(h HostRef) (urls []URLRef, ok bool) {
+	if i := d.carriers.hosts.rank(h); i >= 0 {
+		urls, ok = d.carriers.lists.list(d.carriers.urls[i]), true
 	}
-	return nil, false
+	return urls, ok
 }
 
 // Carries reports whether h has a ByHostId entry in this directory.
@@ -181,11 +180,11 @@ type carrierTable struct {
 }
 
 // urlPool holds hcurl lists one after the other in refs. A list's handle
-// packs where it starts and how long it is, so that finding the list is
-// one load less than through a table of slices: a metalink makes a few
-// hundred such lookups, one per mirror, each a chain of dependent loads.
-// Lists of longLists URLs or more (a host has a few per category) are
-// found through long instead.
+// packs where it starts and how long it is, so that finding the list
+// reads neither a table of offsets nor the list itself: a metalink makes
+// a few hundred such lookups, one per mirror, and only the writer then
+// reads the URLs. Lists of longLists URLs or more (a host has a few per
+// category) are found through long instead.
 type urlPool struct {
 	refs []URLRef
 	long []urlSpan
