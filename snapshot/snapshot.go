@@ -20,11 +20,16 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// Paths names the four input files.
+// Paths names the four input files. Each builds one part of a Snapshot:
+// the cache file the Mirrors, the GeoIP database the GeoIP, the global
+// netblocks file the Routes (the ASN step's prefix→ASN table, which the
+// snapshot's own HostNetblockCache, the host netblocks, is not), and the
+// CSV the Continents. The field names follow the production server's
+// flags (--cache, --geoip, --global_netblocks, --cccsv).
 type Paths struct {
-	Cache      string // the protobuf snapshot, mirrorlist_cache.proto
+	Cache      string // the cache file: MirrorManager's protobuf snapshot, mirrorlist_cache.proto
 	GeoIP      string // the GeoIP2/GeoLite2 country database (.mmdb)
-	Netblocks  string // the global netblocks file: "PREFIX ASN" per line
+	Netblocks  string // the global netblocks file, the routes: "PREFIX ASN" per line
 	Continents string // the country→continent CSV
 }
 
