@@ -45,6 +45,6 @@ func (a *app) newMemoryLimit() error {
 func (a *app) onResult(res reload.Result) {
 	a.metrics.ObserveReload(res)
 	if res.Outcome == reload.Reloaded {
-		a.memory.Published()
+		a.memory.Published(res.Start.Add(res.Duration))
 	}
 }

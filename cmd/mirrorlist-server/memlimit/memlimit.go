@@ -35,6 +35,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -130,14 +131,19 @@ func New(cfg Config) (*Limiter, error) {
 	return l, nil
 }
 
-// Published measures the live heap with the snapshot just published and,
-// in Auto mode, sets the limit from it. It collects first, so that the
-// measure holds no garbage and no previous snapshot: one full collection
-// per reload, concurrent with the requests.
-func (l *Limiter) Published() {
+// Published measures the live heap with the snapshot published at
+// publishedAt and, in Auto mode, sets GOGC and the limit from it. The
+// measure must hold no garbage and no previous snapshot: unless a
+// collection ended after publishedAt (the reloader releases memory after
+// every build), it collects first, once, concurrently with the requests.
+func (l *Limiter) Published(publishedAt time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	runtime.GC()
+	var gc debug.GCStats
+	debug.ReadGCStats(&gc)
+	if publishedAt.IsZero() || !gc.LastGC.After(publishedAt) {
+		runtime.GC()
+	}
 	live := liveHeap()
 	snap := live - min(live, l.baseline)
 	l.live.Set(float64(live))

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -98,7 +99,7 @@ func TestAutoFollowsTheLiveHeap(t *testing.T) {
 	for i := range published {
 		published[i] = make([]byte, 1<<20)
 	}
-	l.Published()
+	l.Published(time.Now())
 	snap := value(t, l.snapshot)
 	if snap < 60<<20 || snap > 80<<20 {
 		t.Errorf("snapshot_live_bytes = %.0f, want about 64 MiB", snap)
@@ -120,7 +121,7 @@ func TestAutoFollowsTheLiveHeap(t *testing.T) {
 	}
 	runtime.KeepAlive(published)
 	published = nil
-	l.Published()
+	l.Published(time.Now())
 	if got := value(t, l.limit); got >= want {
 		t.Errorf("limit after the snapshot shrank = %.0f, want below %.0f", got, want)
 	}
@@ -138,7 +139,7 @@ func TestEnvironmentWins(t *testing.T) {
 		t.Fatal(err)
 	}
 	big := make([]byte, 128<<20)
-	l.Published()
+	l.Published(time.Now())
 	runtime.KeepAlive(big)
 	if got := debug.SetGCPercent(80); got != 80 {
 		t.Errorf("runtime GOGC = %d, want GOGC's 80", got)
@@ -157,7 +158,7 @@ func TestFixedAndOff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l.Published()
+	l.Published(time.Now())
 	if got := debug.SetMemoryLimit(-1); got != 300<<20 {
 		t.Errorf("fixed: runtime limit = %d, want the flag's %d", got, 300<<20)
 	}
@@ -169,5 +170,32 @@ func TestFixedAndOff(t *testing.T) {
 	}
 	if _, err := New(Config{Mode: Fixed}); err == nil {
 		t.Error("Fixed without a size: no error")
+	}
+}
+
+// TestPublishedReusesALaterCollection checks that Published collects only
+// when no collection ended after the snapshot was published.
+func TestPublishedReusesALaterCollection(t *testing.T) {
+	restoreLimit(t)
+	l, err := New(Config{Mode: Off})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cycles := func() int64 {
+		var st debug.GCStats
+		debug.ReadGCStats(&st)
+		return st.NumGC
+	}
+	published := time.Now()
+	time.Sleep(10 * time.Millisecond) // LastGC has a coarse clock on some systems
+	runtime.GC()                      // the reloader's release
+	before := cycles()
+	l.Published(published)
+	if got := cycles(); got != before {
+		t.Errorf("Published collected %d more times after a collection that followed the publish", got-before)
+	}
+	l.Published(time.Now().Add(time.Hour))
+	if got := cycles(); got < before+1 {
+		t.Errorf("Published collected %d times without a collection after the publish, want 1", got-before)
 	}
 }
