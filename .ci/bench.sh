@@ -33,6 +33,13 @@
 #   RATE=2000     open-loop rate for the latency figure, requests/s
 #   REQUESTS=100000  size of the request mix
 #   SWAPS=5       reloads under load (0: skip the section)
+#   SERVER=       a mirrorlist-server binary to measure instead of this
+#                 tree's (an older build, for before/after on the same inputs)
+#
+# Memory rows: the live heap the published snapshot holds (the server's
+# mirrorlist_snapshot_live_bytes metric, after a collection; "n/a" for a
+# server without it), the resident size idle after the load, and the
+# largest resident size sampled every 100 ms during the closed-loop runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -70,7 +77,11 @@ value() { sed -n "s/^summary.* $1=\([^ ]*\).*/\1/p" "$2"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 
 log "building into $work"
-go build -o "$work/mirrorlist-server" ./cmd/mirrorlist-server
+if [ -n "${SERVER:-}" ]; then
+	cp "$SERVER" "$work/mirrorlist-server"
+else
+	go build -o "$work/mirrorlist-server" ./cmd/mirrorlist-server
+fi
 go build -o "$work/mirrorlist-loadgen" ./cmd/mirrorlist-loadgen
 
 dir=${1:-}
@@ -90,9 +101,9 @@ loadgen() { taskset -c 1 "$work/mirrorlist-loadgen" run -targets "$work/mix" -c 
 # Start the server on CPU 0 and time it until it answers a request of the
 # mix with something else than 503 (not loaded yet).
 port=$((20000 + RANDOM % 20000))
-admin=$((port + 1))
+admin=127.0.0.1:$((port + 1))
 start=$(date +%s.%N)
-taskset -c 0 "$work/mirrorlist-server" --listen 127.0.0.1 --port "$port" --admin-listen "127.0.0.1:$admin" \
+taskset -c 0 "$work/mirrorlist-server" --listen 127.0.0.1 --port "$port" --admin-listen "$admin" \
 	-c "$dir/mirrorlist_cache.proto" -g "$dir/global_netblocks.txt" \
 	--cccsv "$dir/country_continent.csv" --geoip "$dir/GeoLite2-Country.mmdb" \
 	-l "$work/access.log" 2>"$work/server.log" &
@@ -111,6 +122,18 @@ for _ in $(seq 50); do
 	sleep 0.02
 done
 log "server ready in ${ready}s (its log: ${logged:-no load time})"
+
+# metric NAME: a sample of the server's /metrics, or n/a.
+metric() { curl -s "http://$admin/metrics" | awk -v n="$1" '$1 == n {print $2; found=1} END {if (!found) print "n/a"}'; }
+mb() { case $1 in n/a) echo n/a ;; *) awk -v b="$1" 'BEGIN {printf "%.1f MB", b / 1048576}' ;; esac; }
+sleep 1
+rss_idle=$(awk '/^VmRSS/ {print $2}' "/proc/$server/status")
+snapshot_heap=$(metric mirrorlist_snapshot_live_bytes)
+memory_limit=$(metric mirrorlist_memory_limit_bytes)
+# Sample the server's resident size until the closed-loop runs end.
+( while kill -0 "$server" 2>/dev/null; do awk '/^VmRSS/ {print $2}' "/proc/$server/status"; sleep 0.1; done ) >"$work/rss.samples" 2>/dev/null &
+sampler=$!
+pids+=("$sampler")
 
 # closed NAME PID URL ROUND: one closed-loop run against URL, served by
 # process PID; appends its figures to NAME's arrays. The process's CPU use
@@ -153,6 +176,9 @@ for round in $(seq "$ROUNDS"); do
 	closed gathered "$gathered_pid" "$gathered" "$round"
 done
 
+kill "$sampler" 2>/dev/null || true
+rss_load=$(sort -n "$work/rss.samples" | tail -n 1)
+
 # Open loop at a fixed rate: the latency clients see at a realistic load.
 loadgen -target "http://127.0.0.1:$port" -warmup 1s -duration "$DURATION" -rate "$RATE" >"$work/open"
 rss_after=$(awk '/^VmRSS/ {print $2}' "/proc/$server/status")
@@ -162,7 +188,7 @@ hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$server/status")
 runs=("$work"/server.* "$work"/ceiling.[0-9]* "$work"/gathered.[0-9]* "$work/open")
 if [ "$SWAPS" -gt 0 ]; then
 	log "$SWAPS reloads under a closed loop"
-	taskset -c 1 "$work/mirrorlist-loadgen" swaps -target "http://127.0.0.1:$port" -reload "http://127.0.0.1:$admin/-/reload" \
+	taskset -c 1 "$work/mirrorlist-loadgen" swaps -target "http://127.0.0.1:$port" -reload "http://$admin/-/reload" \
 		-targets "$work/mix" -c "$CONNS" -swaps "$SWAPS" -pid "$server" >"$work/swaps"
 	sed -n 's/^reload [0-9]*: .*/bench.sh: &/p' "$work/swaps" >&2
 	runs+=("$work/swaps")
@@ -179,6 +205,10 @@ echo
 row "measure" "value"
 printf '|%s|%s|\n' "$(printf -- '-%.0s' {1..46})" "$(printf -- '-%.0s' {1..22})"
 row "load time (start to first answer)" "$ready s"
+row "retained snapshot heap (live, after GC)" "$(mb "$snapshot_heap")"
+row "  soft memory limit set" "$(case $memory_limit in n/a|+Inf) echo "$memory_limit" ;; *) mb "$memory_limit" ;; esac)"
+row "RSS idle (after the load)" "$(( rss_idle / 1024 )) MB"
+row "RSS under closed-loop load (max of samples)" "$(( ${rss_load:-0} / 1024 )) MB"
 row "steady RSS (after warm-up and load)" "$(( rss_after / 1024 )) MB"
 row "peak RSS (VmHWM)" "$(( hwm / 1024 )) MB"
 # shellcheck disable=SC2086

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
 
 // clientAddr picks the client address of a request (docs/protocol.md,
@@ -71,10 +73,10 @@ func lastForwardedFor(header http.Header) (string, bool) {
 // link-local peer is dropped, as production's socket address has none.
 func parseRemote(remote string) netip.Addr {
 	if ap, err := netip.ParseAddrPort(remote); err == nil {
-		return normalize(ap.Addr())
+		return snapshot.NormalizeAddr(ap.Addr())
 	}
 	if a, err := netip.ParseAddr(remote); err == nil {
-		return normalize(a)
+		return snapshot.NormalizeAddr(a)
 	}
 	return netip.Addr{}
 }
@@ -89,10 +91,8 @@ func parseAddr(s string) netip.Addr {
 	if err != nil || a.Zone() != "" {
 		return netip.Addr{}
 	}
-	return normalize(a)
+	return snapshot.NormalizeAddr(a)
 }
-
-func normalize(a netip.Addr) netip.Addr { return a.WithZone("").Unmap() }
 
 // ParseTrustedProxies parses the --trusted-proxies list: CIDR prefixes,
 // or bare addresses meaning a /32 or /128. IPv4-mapped IPv6 forms are
@@ -106,32 +106,11 @@ func ParseTrustedProxies(list []string) ([]netip.Prefix, error) {
 		if s == "" {
 			continue
 		}
-		p, err := parsePrefix(s)
+		p, err := snapshot.ParsePrefix(s)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("trusted proxy %q: %w", s, err)
 		}
 		out = append(out, p)
 	}
 	return out, nil
-}
-
-// parsePrefix parses a CIDR prefix or a bare address, masked and
-// unmapped.
-func parsePrefix(s string) (netip.Prefix, error) {
-	if !strings.Contains(s, "/") {
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return netip.Prefix{}, fmt.Errorf("trusted proxy %q: %w", s, err)
-		}
-		a = normalize(a)
-		return netip.PrefixFrom(a, a.BitLen()), nil
-	}
-	p, err := netip.ParsePrefix(s)
-	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("trusted proxy %q: %w", s, err)
-	}
-	if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
-		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
-	}
-	return p.Masked(), nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mirrorlist-go/mirrorlist-server/resolve"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
+	"github.com/mirrorlist-go/mirrorlist-server/snapshot/xmlesc"
 )
 
 // The writers below build answer bodies byte for byte as docs/protocol.md
@@ -294,30 +295,8 @@ func schemeOf(u string) string {
 	return ""
 }
 
-// appendEscaped appends s with the XML special characters & < > " escaped,
-// so that URLs and names are safe both in text and in attribute values.
-func appendEscaped(dst []byte, s string) []byte {
-	last := 0
-	for i := 0; i < len(s); i++ {
-		var esc string
-		switch s[i] {
-		case '&':
-			esc = "&amp;"
-		case '<':
-			esc = "&lt;"
-		case '>':
-			esc = "&gt;"
-		case '"':
-			esc = "&quot;"
-		default:
-			continue
-		}
-		dst = append(dst, s[last:i]...)
-		dst = append(dst, esc...)
-		last = i + 1
-	}
-	return append(dst, s[last:]...)
-}
+// appendEscaped appends s with the XML special characters escaped.
+func appendEscaped(dst []byte, s string) []byte { return xmlesc.Append(dst, s) }
 
 // isXMLText reports whether s is valid UTF-8 made of XML 1.0 characters
 // only.
@@ -350,12 +329,4 @@ func notXML(r rune) bool {
 	return false
 }
 
-func needsEscape(b []byte) bool {
-	for _, c := range b {
-		switch c {
-		case '&', '<', '>', '"':
-			return true
-		}
-	}
-	return false
-}
+func needsEscape(b []byte) bool { return xmlesc.Needed(b) }

@@ -434,8 +434,8 @@ func TestResetReleasesSnapshot(t *testing.T) {
 		}
 	}
 	sc := &a.scratch
-	if sc.carrierURLs != nil {
-		t.Error("Reset kept the directory's carrier URLs")
+	if sc.dir != nil {
+		t.Error("Reset kept the directory")
 	}
 	for _, s := range slices.Concat(sc.countries[:cap(sc.countries)], sc.protos[:cap(sc.protos)]) {
 		if s != "" {

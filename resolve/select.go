@@ -14,13 +14,7 @@ import (
 // and keeps its capacity across calls, so a pooled Answer needs no new
 // memory for it once warmed up.
 type scratch struct {
-	// The directory's carriers: host h carries the directory if
-	// carrier[h] >= 0, and its hcurls are then carrierURLs[carrier[h]].
-	// global is the directory's Global list as a bitset by HostRef. All
-	// three are the snapshot's, shared.
-	carrier     []int32
-	carrierURLs [][]snapshot.URLRef
-	global      []uint64
+	dir *snapshot.Directory // the directory being answered
 
 	seen []uint64 // bitset over HostRef: hosts already in order
 
@@ -39,14 +33,13 @@ func (sc *scratch) reset(d *snapshot.Directory, hosts int) {
 	sc.release()
 	sc.seen = resetBits(sc.seen, hosts)
 	sc.order, sc.hits, sc.urls = sc.order[:0], sc.hits[:0], sc.urls[:0]
-	_, sc.carrierURLs = d.Carriers()
-	sc.carrier, sc.global = d.CarrierIndex(), d.GlobalSet()
+	sc.dir = d
 }
 
 // release drops what sc holds of the last call's snapshot and request,
 // keeping the memory.
 func (sc *scratch) release() {
-	sc.carrier, sc.carrierURLs, sc.global = nil, nil, nil
+	sc.dir = nil
 	clear(sc.countries)
 	clear(sc.protos)
 	sc.countries, sc.protos = sc.countries[:0], sc.protos[:0]
@@ -69,19 +62,13 @@ func setBit(b []uint64, h snapshot.HostRef) { b[h/64] |= 1 << (h % 64) }
 
 // urlsOf returns h's hcurls for the directory, and whether h carries it at
 // all.
-func (r *resolver) urlsOf(h snapshot.HostRef) ([]snapshot.URLRef, bool) {
-	i := r.sc.carrier[h]
-	if i < 0 {
-		return nil, false
-	}
-	return r.sc.carrierURLs[i], true
-}
+func (r *resolver) urlsOf(h snapshot.HostRef) ([]snapshot.URLRef, bool) { return r.sc.dir.URLs(h) }
 
 // carries reports whether h has a ByHostId entry in the directory.
-func (r *resolver) carries(h snapshot.HostRef) bool { return r.sc.carrier[h] >= 0 }
+func (r *resolver) carries(h snapshot.HostRef) bool { return r.sc.dir.Carries(h) }
 
 // private reports whether h is missing from the directory's Global list.
-func (r *resolver) private(h snapshot.HostRef) bool { return !hasBit(r.sc.global, h) }
+func (r *resolver) private(h snapshot.HostRef) bool { return !r.sc.dir.InGlobal(h) }
 
 // netblockHit is a netblock group member with the length of the prefix
 // that put it there and a random key that orders equal lengths.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	mm "github.com/mirrorlist-go/mirrorlist-server/proto"
+	"github.com/mirrorlist-go/mirrorlist-server/snapshot/xmlesc"
 )
 
 // LoadMirrors reads and indexes the protobuf snapshot at path. The file is
@@ -137,17 +137,17 @@ type builder struct {
 	interned
 	warn warnings
 
-	strings map[string]string // interned subpaths and country codes
+	strings map[string]string // interned country codes, and subpaths that are not a suffix of their directory
 
 	// scratch, reused for every directory
-	dir         dirMessage
-	refs        []HostRef
-	ids         []int64
-	countries   []countryList
-	countryKeys []string
-	countryRefs [][]HostRef
-	carriers    []carrier
-	urls        []URLRef
+	dir          dirMessage
+	refs         []HostRef
+	countries    []countryList
+	countryKeys  []string
+	countryEnds  []uint32
+	countryHosts []HostRef
+	carriers     []carrier
+	urls         []URLRef
 }
 
 // countryList is one ByCountry entry while a directory is indexed.
@@ -259,7 +259,7 @@ func (b *builder) netblockCountry(v []byte) error {
 	if err := proto.Unmarshal(v, &e); err != nil {
 		return fmt.Errorf("NetblockCountryCache: %w", err)
 	}
-	pfx, err := parsePrefixOrAddr(e.GetKey())
+	pfx, err := ParsePrefix(e.GetKey())
 	if err != nil {
 		b.warn.add("NetblockCountryCache: %v", err)
 		return nil
@@ -312,17 +312,13 @@ func (b *builder) fileDetails(v []byte) error {
 				Timestamp: d.GetTimeStamp(), Size: d.GetSize(),
 				MD5: d.GetMD5(), SHA1: d.GetSHA1(), SHA256: d.GetSHA256(), SHA512: d.GetSHA512(),
 			}
-			fd.plainHashes = xmlPlain(fd.MD5) && xmlPlain(fd.SHA1) && xmlPlain(fd.SHA256) && xmlPlain(fd.SHA512)
+			fd.plainHashes = !xmlesc.Needed(fd.MD5) && !xmlesc.Needed(fd.SHA1) && !xmlesc.Needed(fd.SHA256) && !xmlesc.Needed(fd.SHA512)
 			versions = append(versions, fd)
 		}
 		files[f.GetFilename()] = &File{Versions: versions}
 	}
 	return nil
 }
-
-// xmlPlain reports whether s holds none of the characters that XML
-// escapes.
-func xmlPlain(s string) bool { return !strings.ContainsAny(s, `&<>"`) }
 
 func (b *builder) disabledRepo(v []byte) error {
 	var e mm.StringBoolMap
@@ -390,7 +386,7 @@ func (b *builder) hostNetblock(v []byte) error {
 	if err := proto.Unmarshal(v, &e); err != nil {
 		return fmt.Errorf("HostNetblockCache: %w", err)
 	}
-	pfx, err := parsePrefixOrAddr(e.GetKey())
+	pfx, err := ParsePrefix(e.GetKey())
 	if err != nil {
 		b.warn.add("HostNetblockCache: %v", err)
 		return nil
@@ -420,10 +416,10 @@ func (b *builder) directory(v []byte) error {
 	}
 	b.m.directories[name] = &Directory{
 		Name:      name,
-		Subpath:   b.internString(d.subpath),
-		global:    b.hostList(d.global),
+		Subpath:   b.subpath(name, d.subpath),
+		global:    *b.internGlobal(b.sortedRefs(d.global)),
 		countries: b.countryTable(d),
-		carriers:  b.carrierTable(name, d),
+		carriers:  *b.carrierTable(name, d),
 		files:     b.files[name],
 	}
 	return nil
@@ -445,15 +441,25 @@ func (b *builder) internString(s []byte) string {
 	return shared
 }
 
-// hostList maps ids to refs, sorts and de-duplicates them, and interns the
-// result.
-func (b *builder) hostList(ids []int64) []HostRef {
+// subpath returns the directory's subpath. It is nearly always the end of
+// the directory's name (the path below the category's top directory), and
+// then shares the name's memory.
+func (b *builder) subpath(name string, sub []byte) string {
+	if len(sub) > 0 && strings.HasSuffix(name, string(sub)) {
+		return name[len(name)-len(sub):]
+	}
+	return b.internString(sub)
+}
+
+// sortedRefs maps ids to refs, sorted and de-duplicated, in scratch space
+// valid until the next call.
+func (b *builder) sortedRefs(ids []int64) []HostRef {
 	b.refs = b.refs[:0]
 	for _, id := range ids {
 		b.refs = append(b.refs, b.ref(id))
 	}
 	b.refs = sortUniqueRefs(b.refs)
-	return b.internRefs(b.refs)
+	return b.refs
 }
 
 // countryTable interns the directory's ByCountry. Country codes are
@@ -466,19 +472,22 @@ func (b *builder) countryTable(d *dirMessage) *countryTable {
 	}
 	slices.SortStableFunc(b.countries, func(x, y countryList) int { return strings.Compare(x.cc, y.cc) })
 	b.countryKeys = b.countryKeys[:0]
-	b.countryRefs = b.countryRefs[:0]
+	b.countryEnds = b.countryEnds[:0]
+	b.countryHosts = b.countryHosts[:0]
 	for i := 0; i < len(b.countries); {
 		j := i
-		ids := b.ids[:0]
+		start := len(b.countryHosts)
 		for ; j < len(b.countries) && b.countries[j].cc == b.countries[i].cc; j++ {
-			ids = append(ids, b.countries[j].ids...)
+			for _, id := range b.countries[j].ids {
+				b.countryHosts = append(b.countryHosts, b.ref(id))
+			}
 		}
-		b.ids = ids
+		b.countryHosts = b.countryHosts[:start+len(sortUniqueRefs(b.countryHosts[start:]))]
 		b.countryKeys = append(b.countryKeys, b.countries[i].cc)
-		b.countryRefs = append(b.countryRefs, b.hostList(ids))
+		b.countryEnds = append(b.countryEnds, uint32(len(b.countryHosts)))
 		i = j
 	}
-	return b.internCountries(b.countryKeys, b.countryRefs)
+	return b.internCountries(b.countryKeys, b.countryEnds, b.countryHosts)
 }
 
 // carrierTable interns the directory's ByHostId, dropping (with a warning)
@@ -520,6 +529,29 @@ func (b *builder) finish() *Mirrors {
 			b.warn.add("FileDetailsCache: directory %q has no directory entry", dir)
 		}
 	}
+	// Hosts appear as the directories are read, so only now are the
+	// carrier sets given a word for every 64 hosts; shared sets stay
+	// shared.
+	pool := b.interned.urlPool
+	pool.refs, pool.long = slices.Clip(pool.refs), slices.Clip(pool.long)
+	grown := make(map[*rankedWord]hostSet)
+	for _, d := range m.directories {
+		c := &d.carriers
+		c.lists = pool
+		var key *rankedWord
+		if len(c.hosts) > 0 {
+			key = &c.hosts[0]
+		}
+		g, ok := grown[key]
+		if !ok {
+			g = c.hosts.grown(len(m.hosts))
+			grown[key] = g
+		}
+		c.hosts = g
+	}
+	for _, t := range b.interned.countries {
+		t.lists = b.interned.countryLists
+	}
 	m.fast = newFastPath(m)
 	m.stats.Time = m.time
 	m.stats.Directories = len(m.directories)
@@ -531,26 +563,4 @@ func (b *builder) finish() *Mirrors {
 	m.stats.Warnings = b.warn.list()
 	m.stats.WarningCount = b.warn.count()
 	return m
-}
-
-// parsePrefixOrAddr parses a CIDR prefix or a bare address (as a /32 or
-// /128), masking host bits.
-func parsePrefixOrAddr(s string) (netip.Prefix, error) {
-	s = strings.TrimSpace(s)
-	if !strings.Contains(s, "/") {
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return netip.Prefix{}, err
-		}
-		a = a.WithZone("").Unmap()
-		return netip.PrefixFrom(a, a.BitLen()), nil
-	}
-	p, err := netip.ParsePrefix(s)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	if p.Addr().Is4In6() && p.Bits() >= 96 {
-		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
-	}
-	return p.Masked(), nil
 }

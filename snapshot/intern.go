@@ -4,27 +4,37 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // interned deduplicates the per-directory host lists while a snapshot is
-// built. Fedora's ~40,000 directories share a few hundred distinct lists,
+// built. Fedora's ~40,000 directories share a few thousand distinct lists,
 // so each distinct one is stored once and every directory points at it.
 // Keys are the lists' binary encodings; lookups with a reused scratch
 // buffer do not allocate.
 type interned struct {
-	refs      map[string][]HostRef
-	urls      map[string][]URLRef
-	countries map[string]*countryTable
-	carriers  map[string]*carrierTable
-	scratch   []byte
+	refs         map[string][]HostRef
+	globals      map[*HostRef]*globalList // by the interned list's first element
+	urls         map[string]uint32        // a carrier's hcurl list's handle in urlPool
+	urlPool      *urlPool                 // every distinct hcurl list of a carrier
+	countries    map[string]*countryTable
+	codes        map[string][]string // the code lists of country tables
+	countryIDs   map[*HostRef]uint32 // index in countryLists, by the interned list's first element
+	countryLists [][]HostRef         // every distinct ByCountry list
+	carriers     map[string]*carrierTable
+	scratch      []byte
 }
 
 func newInterned() interned {
 	return interned{
-		refs:      make(map[string][]HostRef),
-		urls:      make(map[string][]URLRef),
-		countries: make(map[string]*countryTable),
-		carriers:  make(map[string]*carrierTable),
+		refs:       make(map[string][]HostRef),
+		globals:    make(map[*HostRef]*globalList),
+		urls:       make(map[string]uint32),
+		countries:  make(map[string]*countryTable),
+		codes:      make(map[string][]string),
+		countryIDs: make(map[*HostRef]uint32),
+		urlPool:    new(urlPool),
+		carriers:   make(map[string]*carrierTable),
 	}
 }
 
@@ -46,38 +56,88 @@ func (in *interned) internRefs(refs []HostRef) []HostRef {
 	return shared
 }
 
-func (in *interned) internURLs(urls []URLRef) []URLRef {
-	if len(urls) == 0 {
-		return nil
+// internGlobal returns the shared Global list of these hosts (sorted,
+// distinct, as hostList gives them).
+func (in *interned) internGlobal(refs []HostRef) *globalList {
+	shared := in.internRefs(refs)
+	var first *HostRef
+	if len(shared) > 0 {
+		first = &shared[0]
 	}
+	if g, ok := in.globals[first]; ok {
+		return g
+	}
+	g := &globalList{hosts: shared, set: newHostBits(shared)}
+	in.globals[first] = g
+	return g
+}
+
+// internURLs returns the handle in urlPool of a carrier's hcurl list.
+func (in *interned) internURLs(urls []URLRef) uint32 {
 	in.scratch = in.scratch[:0]
 	for _, u := range urls {
 		in.scratch = binary.AppendUvarint(in.scratch, uint64(u))
 	}
-	if shared, ok := in.urls[string(in.scratch)]; ok {
-		return shared
+	if id, ok := in.urls[string(in.scratch)]; ok {
+		return id
 	}
-	shared := slices.Clone(urls)
-	in.urls[string(in.scratch)] = shared
-	return shared
+	id := in.urlPool.add(urls)
+	in.urls[string(in.scratch)] = id
+	return id
 }
 
 // internCountries returns the shared table with these countries (sorted,
-// distinct) and their interned lists, building it only when it is new.
-func (in *interned) internCountries(ccs []string, lists [][]HostRef) *countryTable {
+// distinct) and their hosts (the hosts of ccs[i] end at ends[i]), building
+// it only when it is new.
+func (in *interned) internCountries(ccs []string, ends []uint32, hosts []HostRef) *countryTable {
 	in.scratch = in.scratch[:0]
+	start := uint32(0)
 	for i, cc := range ccs {
 		in.scratch = append(in.scratch, cc...)
 		in.scratch = append(in.scratch, 0)
-		in.scratch = appendRefs(in.scratch, lists[i])
+		in.scratch = appendRefs(in.scratch, hosts[start:ends[i]])
 		in.scratch = append(in.scratch, 0xff)
+		start = ends[i]
 	}
 	if shared, ok := in.countries[string(in.scratch)]; ok {
 		return shared
 	}
-	t := &countryTable{codes: slices.Clone(ccs), lists: slices.Clone(lists)}
-	in.countries[string(in.scratch)] = t
+	key := string(in.scratch)
+	t := &countryTable{codes: in.internCodes(ccs), hosts: make([]uint32, len(ccs))}
+	start = 0
+	for i := range ccs {
+		t.hosts[i] = in.internCountryList(hosts[start:ends[i]])
+		start = ends[i]
+	}
+	in.countries[key] = t
 	return t
+}
+
+// internCountryList returns the index in countryLists of a ByCountry list.
+func (in *interned) internCountryList(refs []HostRef) uint32 {
+	shared := in.internRefs(refs)
+	var first *HostRef
+	if len(shared) > 0 {
+		first = &shared[0]
+	}
+	if id, ok := in.countryIDs[first]; ok {
+		return id
+	}
+	id := uint32(len(in.countryLists))
+	in.countryLists = append(in.countryLists, shared)
+	in.countryIDs[first] = id
+	return id
+}
+
+// internCodes returns the shared copy of a list of country codes.
+func (in *interned) internCodes(ccs []string) []string {
+	key := strings.Join(ccs, ",")
+	if shared, ok := in.codes[key]; ok {
+		return shared
+	}
+	shared := slices.Clip(slices.Clone(ccs))
+	in.codes[key] = shared
+	return shared
 }
 
 // internCarriers sorts cs by host, keeps the first entry of a host listed
@@ -98,11 +158,13 @@ func (in *interned) internCarriers(cs []carrier, urls []URLRef) *carrierTable {
 		return shared
 	}
 	key := string(in.scratch)
-	t := &carrierTable{hosts: make([]HostRef, len(cs)), urls: make([][]URLRef, len(cs))}
+	t := &carrierTable{urls: make([]uint32, len(cs))} // lists: set by finish, once the pool is complete
+	refs := make([]HostRef, len(cs))
 	for i, c := range cs {
-		t.hosts[i] = c.host
+		refs[i] = c.host
 		t.urls[i] = in.internURLs(urls[c.start:c.end])
 	}
+	t.hosts = newHostSet(refs, 0) // grown to all the snapshot's hosts by finish
 	in.carriers[key] = t
 	return t
 }

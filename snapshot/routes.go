@@ -98,7 +98,7 @@ func parseRoute(line []byte) (netip.Prefix, uint32, bool) {
 	if bytes.ContainsAny(asnText, " \t") {
 		return netip.Prefix{}, 0, false
 	}
-	pfx, err := parsePrefixOrAddr(string(prefix))
+	pfx, err := ParsePrefix(string(prefix))
 	if err != nil || pfx.Bits() == 0 {
 		return netip.Prefix{}, 0, false
 	}

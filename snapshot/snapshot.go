@@ -18,11 +18,16 @@ import (
 	"time"
 )
 
-// Paths names the four input files.
+// Paths names the four input files. Each builds one part of a Snapshot:
+// the cache file the Mirrors, the GeoIP database the GeoIP, the global
+// netblocks file the Routes (the ASN step's prefix→ASN table, which the
+// snapshot's own HostNetblockCache, the host netblocks, is not), and the
+// CSV the Continents. The field names follow the production server's
+// flags (--cache, --geoip, --global_netblocks, --cccsv).
 type Paths struct {
-	Cache      string // the protobuf snapshot, mirrorlist_cache.proto
+	Cache      string // the cache file: MirrorManager's protobuf snapshot, mirrorlist_cache.proto
 	GeoIP      string // the GeoIP2/GeoLite2 country database (.mmdb)
-	Netblocks  string // the global netblocks file: "PREFIX ASN" per line
+	Netblocks  string // the global netblocks file, the routes: "PREFIX ASN" per line
 	Continents string // the country→continent CSV
 }
 
@@ -178,7 +183,7 @@ func (s *Snapshot) ContinentCountries(continent string) []string {
 // country.iso_code, else "". The address is unmapped and its zone dropped
 // first, so that ::ffff:192.0.2.1 is looked up as 192.0.2.1.
 func (s *Snapshot) ClientCountry(addr netip.Addr) string {
-	addr = normalize(addr)
+	addr = NormalizeAddr(addr)
 	if cc, ok := s.mirrors.netblockCountry.Lookup(addr); ok {
 		return cc
 	}
@@ -188,13 +193,7 @@ func (s *Snapshot) ClientCountry(addr netip.Addr) string {
 // ASN returns the autonomous system whose longest global netblock route
 // contains addr.
 func (s *Snapshot) ASN(addr netip.Addr) (uint32, bool) {
-	return s.routes.Lookup(normalize(addr))
-}
-
-// normalize strips what the lookup tables do not key on: an IPv6 zone, and
-// the IPv4-in-IPv6 mapping.
-func normalize(addr netip.Addr) netip.Addr {
-	return addr.WithZone("").Unmap()
+	return s.routes.Lookup(NormalizeAddr(addr))
 }
 
 // String describes the snapshot's counts for logs.

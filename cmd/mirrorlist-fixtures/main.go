@@ -63,5 +63,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%12d  %s\n", len(f.data), filepath.Join(*out, f.name))
 	}
 	fmt.Fprintf(stdout, "generated %s set (seed %d) in %v\n", *scale, *seed, elapsed.Round(time.Millisecond))
+	shape, err := fixtures.Shape(set.Snapshot)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "shape: %v\n", shape)
 	return nil
 }

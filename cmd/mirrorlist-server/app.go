@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.uber.org/zap"
 
+	"github.com/mirrorlist-go/mirrorlist-server/cmd/mirrorlist-server/memlimit"
 	"github.com/mirrorlist-go/mirrorlist-server/httpapi"
 	"github.com/mirrorlist-go/mirrorlist-server/httpapi/accesslog"
 	"github.com/mirrorlist-go/mirrorlist-server/httpapi/gather"
@@ -31,6 +32,7 @@ type app struct {
 	reg       *prometheus.Registry // nil without an admin listener
 	metrics   *httpapi.Metrics     // nil without an admin listener
 	reloader  *reload.Reloader
+	memory    *memlimit.Limiter
 }
 
 // newApp builds the parts. It reads nothing yet: serve does the first
@@ -42,12 +44,16 @@ func newApp(o *options, logger *zap.Logger, accessLog *accesslog.Writer) (*app, 
 			return nil, err
 		}
 	}
+	if err := a.newMemoryLimit(); err != nil {
+		return nil, err
+	}
 	cfg := reload.Config{
 		Paths:       o.paths,
 		Holder:      a.holder,
 		Settle:      o.reloadSettle,
 		AllowShrink: o.allowShrink,
 		Logger:      logger.Named("reload"),
+		OnResult:    a.onResult,
 	}
 	if a.reg != nil {
 		cfg.Registerer = a.reg

@@ -37,6 +37,7 @@ type options struct {
 	maxQueryBytes   int
 	limits          httpLimits
 	probe           string // --probe URL: check a server's health and exit
+	memoryLimit     memoryLimit
 
 	logPathSet bool // --log was given explicitly
 	help       bool
@@ -82,6 +83,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.DurationVar(&o.limits.writeTimeout, "write-timeout", 30*time.Second, "the `DURATION` from the end of the request headers to the end of the answer")
 	fs.DurationVar(&o.limits.idleTimeout, "idle-timeout", 2*time.Minute, "the `DURATION` an idle keep-alive connection stays open")
 	fs.IntVar(&o.limits.maxHeaderBytes, "max-header-bytes", 16<<10, "the largest request line and headers, in `BYTES`")
+	fs.StringVar(&o.memoryLimit.raw, "memory-limit", "auto", "the Go runtime's soft memory `LIMIT` (and GOGC): auto (from the snapshot's size, recomputed after each reload; GOMEMLIMIT and GOGC, when set, win), off, or a size such as 300MiB")
 	fs.StringVar(&o.probe, "probe", "", "GET this `URL` (2 s timeout) and exit 0 if it answers 200, else 1; for container health checks")
 	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
 	return fs
@@ -148,6 +150,9 @@ func (o *options) validate() error {
 	}
 	if o.limits.maxHeaderBytes <= 0 {
 		return fmt.Errorf("--max-header-bytes %d: must be positive", o.limits.maxHeaderBytes)
+	}
+	if err := o.memoryLimit.parse(); err != nil {
+		return fmt.Errorf("--memory-limit: %w", err)
 	}
 	if o.adminPprof && o.adminListen == "" {
 		return errors.New("--admin-pprof needs --admin-listen")

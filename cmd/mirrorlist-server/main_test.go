@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mirrorlist-go/mirrorlist-server/cmd/mirrorlist-server/memlimit"
 	"github.com/mirrorlist-go/mirrorlist-server/fixtures"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
@@ -46,6 +47,7 @@ func TestParseFlagsDefaults(t *testing.T) {
 			idleTimeout:       2 * time.Minute,
 			maxHeaderBytes:    16384,
 		},
+		memoryLimit: memoryLimit{raw: "auto", mode: memlimit.Auto},
 	}
 	if !reflect.DeepEqual(*o, want) {
 		t.Errorf("defaults\n got %+v\nwant %+v", *o, want)
@@ -92,6 +94,10 @@ func TestParseFlags(t *testing.T) {
 				return o.limits == httpLimits{time.Second, 2 * time.Second, 3 * time.Second, 4 * time.Second, 5000} && o.maxQueryBytes == 0
 			}},
 		{"probe", []string{"--probe", "http://127.0.0.1:3000/readyz"}, func(o *options) bool { return o.probe == "http://127.0.0.1:3000/readyz" }},
+		{"memory limit", []string{"--memory-limit", "300MiB"}, func(o *options) bool {
+			return o.memoryLimit.mode == memlimit.Fixed && o.memoryLimit.bytes == 300<<20
+		}},
+		{"no memory limit", []string{"--memory-limit=off"}, func(o *options) bool { return o.memoryLimit.mode == memlimit.Off }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,6 +124,7 @@ func TestParseFlagsErrors(t *testing.T) {
 		{[]string{"--log-level", "trace"}, "--log-level"},
 		{[]string{"--log-format", "xml"}, "--log-format"},
 		{[]string{"--shutdown-timeout", "-1s"}, "--shutdown-timeout"},
+		{[]string{"--memory-limit", "lots"}, "--memory-limit"},
 		{[]string{"--admin-listen", "9090"}, "--admin-listen"},
 		{[]string{"--admin-pprof"}, "--admin-pprof needs --admin-listen"},
 		{[]string{"--reload-settle", "0s"}, "--reload-settle"},

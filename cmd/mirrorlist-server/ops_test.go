@@ -18,6 +18,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/mirrorlist-go/mirrorlist-server/cmd/mirrorlist-server/memlimit"
 	"github.com/mirrorlist-go/mirrorlist-server/fixtures"
 )
 
@@ -171,6 +172,14 @@ func TestRunMetricsAndReloads(t *testing.T) {
 		if _, ok := before[name]; !ok {
 			t.Errorf("no %s", name)
 		}
+	}
+	// The memory limit follows the snapshot: above the live heap, by
+	// at least the headroom (GOMEMLIMIT is not set in tests).
+	if live, limit := before["mirrorlist_heap_live_bytes"], before["mirrorlist_memory_limit_bytes"]; live <= 0 || limit < live+memlimit.Headroom {
+		t.Errorf("live heap %.0f, memory limit %.0f: want a positive live heap and a limit at least %d above it", live, limit, memlimit.Headroom)
+	}
+	if _, ok := before["mirrorlist_snapshot_live_bytes"]; !ok {
+		t.Error("no mirrorlist_snapshot_live_bytes")
 	}
 
 	fetch(t, "GET", r.base+"/mirrorlist?repo=fedora-41&arch=x86_64&ip="+fixtures.TinyAddrDE, nil)
