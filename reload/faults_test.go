@@ -420,7 +420,7 @@ func TestFaultsKeepOldSnapshot(t *testing.T) {
 	t.Logf("%d faults: %d failed, %d refused; %d answers checked", len(faults), want[reload.Failed], want[reload.Refused], c.served.Load())
 
 	// Recovery: the old inputs, then the new protobuf.
-	for _, name := range []string{fixtures.GeoIPFile, fixtures.NetblocksFile, fixtures.ContinentFile} {
+	for _, name := range []string{fixtures.GeoIPFile, fixtures.RoutesFile, fixtures.ContinentsFile} {
 		g.replace(name, fileOf(v.old, name))
 	}
 	c.allow(1, 2)
@@ -439,8 +439,8 @@ func fileOf(set *fixtures.Set, name string) []byte {
 		return set.Snapshot
 	case fixtures.GeoIPFile:
 		return set.GeoIP
-	case fixtures.NetblocksFile:
-		return set.Netblocks
+	case fixtures.RoutesFile:
+		return set.Routes
 	}
 	return set.Continents
 }
@@ -543,9 +543,9 @@ func fileFaults(t *testing.T, v versions) []fault {
 	return []fault{
 		{name: "GeoIP database cut in half", file: fixtures.GeoIPFile, apply: put(fixtures.GeoIPFile, v.old.GeoIP[:len(v.old.GeoIP)/2]), want: reload.Failed, undo: restore(fixtures.GeoIPFile)},
 		{name: "GeoIP database of zeros", file: fixtures.GeoIPFile, apply: put(fixtures.GeoIPFile, make([]byte, len(v.old.GeoIP))), want: reload.Failed, undo: restore(fixtures.GeoIPFile)},
-		{name: "empty netblocks", file: fixtures.NetblocksFile, apply: put(fixtures.NetblocksFile, nil), want: reload.Failed, undo: restore(fixtures.NetblocksFile)},
-		{name: "netblocks of junk", file: fixtures.NetblocksFile, apply: put(fixtures.NetblocksFile, []byte("<html>502 Bad Gateway</html>\n")), want: reload.Failed, undo: restore(fixtures.NetblocksFile)},
-		{name: "CSV without a usable line", file: fixtures.ContinentFile, apply: put(fixtures.ContinentFile, []byte("\"iso 3166 country\",\"continent code\"\n")), want: reload.Failed, undo: restore(fixtures.ContinentFile)},
+		{name: "empty netblocks", file: fixtures.RoutesFile, apply: put(fixtures.RoutesFile, nil), want: reload.Failed, undo: restore(fixtures.RoutesFile)},
+		{name: "netblocks of junk", file: fixtures.RoutesFile, apply: put(fixtures.RoutesFile, []byte("<html>502 Bad Gateway</html>\n")), want: reload.Failed, undo: restore(fixtures.RoutesFile)},
+		{name: "CSV without a usable line", file: fixtures.ContinentsFile, apply: put(fixtures.ContinentsFile, []byte("\"iso 3166 country\",\"continent code\"\n")), want: reload.Failed, undo: restore(fixtures.ContinentsFile)},
 		{name: "protobuf missing", file: fixtures.CacheFile, apply: func(g *rig) { remove(g, path(g, fixtures.CacheFile)) }, want: reload.Failed, undo: restore(fixtures.CacheFile)},
 		{name: "a directory where the protobuf should be", file: fixtures.CacheFile, apply: func(g *rig) {
 			remove(g, path(g, fixtures.CacheFile))
@@ -553,18 +553,18 @@ func fileFaults(t *testing.T, v versions) []fault {
 				g.t.Fatal(err)
 			}
 		}, want: reload.Failed, undo: restore(fixtures.CacheFile)},
-		{name: "a named pipe where the CSV should be", file: fixtures.ContinentFile, apply: func(g *rig) {
-			remove(g, path(g, fixtures.ContinentFile))
-			if err := syscall.Mkfifo(path(g, fixtures.ContinentFile), 0o644); err != nil {
+		{name: "a named pipe where the CSV should be", file: fixtures.ContinentsFile, apply: func(g *rig) {
+			remove(g, path(g, fixtures.ContinentsFile))
+			if err := syscall.Mkfifo(path(g, fixtures.ContinentsFile), 0o644); err != nil {
 				g.t.Fatal(err)
 			}
-		}, want: reload.Failed, undo: restore(fixtures.ContinentFile)},
-		{name: "a symlink to /dev/zero for the netblocks", file: fixtures.NetblocksFile, apply: func(g *rig) {
-			remove(g, path(g, fixtures.NetblocksFile))
-			if err := os.Symlink("/dev/zero", path(g, fixtures.NetblocksFile)); err != nil {
+		}, want: reload.Failed, undo: restore(fixtures.ContinentsFile)},
+		{name: "a symlink to /dev/zero for the netblocks", file: fixtures.RoutesFile, apply: func(g *rig) {
+			remove(g, path(g, fixtures.RoutesFile))
+			if err := os.Symlink("/dev/zero", path(g, fixtures.RoutesFile)); err != nil {
 				g.t.Fatal(err)
 			}
-		}, want: reload.Failed, undo: restore(fixtures.NetblocksFile)},
+		}, want: reload.Failed, undo: restore(fixtures.RoutesFile)},
 		{name: "a dangling symlink for the GeoIP database", file: fixtures.GeoIPFile, apply: func(g *rig) {
 			remove(g, path(g, fixtures.GeoIPFile))
 			if err := os.Symlink("nowhere.mmdb", path(g, fixtures.GeoIPFile)); err != nil {

@@ -45,7 +45,7 @@ func must(t *testing.T, f func() (*fixtures.Set, error)) *fixtures.Set {
 
 // names maps each input to its file name in a set's directory, in the
 // order of Reloader.inputs.
-var names = [numInputs]string{fixtures.CacheFile, fixtures.GeoIPFile, fixtures.NetblocksFile, fixtures.ContinentFile}
+var names = [numInputs]string{fixtures.CacheFile, fixtures.GeoIPFile, fixtures.RoutesFile, fixtures.ContinentsFile}
 
 func pathsIn(dir string) snapshot.Paths {
 	return snapshot.PathsIn(dir)
@@ -54,10 +54,10 @@ func pathsIn(dir string) snapshot.Paths {
 // contents returns a set's files keyed by name.
 func contents(s *fixtures.Set) map[string][]byte {
 	return map[string][]byte{
-		fixtures.CacheFile:     s.Snapshot,
-		fixtures.GeoIPFile:     s.GeoIP,
-		fixtures.NetblocksFile: s.Netblocks,
-		fixtures.ContinentFile: s.Continents,
+		fixtures.CacheFile:      s.Snapshot,
+		fixtures.GeoIPFile:      s.GeoIP,
+		fixtures.RoutesFile:     s.Routes,
+		fixtures.ContinentsFile: s.Continents,
 	}
 }
 

@@ -66,9 +66,9 @@ func TestBadInputRefused(t *testing.T) {
 		{"protobuf shrunk to 10%", fixtures.CacheFile, func(t *testing.T, s *fixtures.Set) []byte { return shrink(t, s.Snapshot, 10) }, Refused},
 		{"mmdb cut in half", fixtures.GeoIPFile, func(_ *testing.T, s *fixtures.Set) []byte { return s.GeoIP[:len(s.GeoIP)/2] }, Failed},
 		{"mmdb of random bytes", fixtures.GeoIPFile, func(*testing.T, *fixtures.Set) []byte { return randomBytes(16 << 10) }, Failed},
-		{"empty netblocks", fixtures.NetblocksFile, func(*testing.T, *fixtures.Set) []byte { return nil }, Failed},
-		{"netblocks without a route", fixtures.NetblocksFile, func(*testing.T, *fixtures.Set) []byte { return []byte("not a route\n") }, Failed},
-		{"empty continents", fixtures.ContinentFile, func(*testing.T, *fixtures.Set) []byte { return nil }, Failed},
+		{"empty netblocks", fixtures.RoutesFile, func(*testing.T, *fixtures.Set) []byte { return nil }, Failed},
+		{"netblocks without a route", fixtures.RoutesFile, func(*testing.T, *fixtures.Set) []byte { return []byte("not a route\n") }, Failed},
+		{"empty continents", fixtures.ContinentsFile, func(*testing.T, *fixtures.Set) []byte { return nil }, Failed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -192,7 +192,7 @@ func TestRecoverByRestoringOldFile(t *testing.T) {
 		outcome    Outcome
 	}{
 		{"GeoIP database of random bytes", fixtures.GeoIPFile, randomBytes(1000), Failed},
-		{"netblocks cut to 1%", fixtures.NetblocksFile, everyNthLine(served.Netblocks, 100), Refused},
+		{"netblocks cut to 1%", fixtures.RoutesFile, everyNthLine(served.Routes, 100), Refused},
 		{"protobuf shrunk to 10%", fixtures.CacheFile, nil, Refused},
 	}
 	for _, tt := range tests {

@@ -156,7 +156,7 @@ func New(cfg Config) (*Reloader, error) {
 		stopped: make(chan struct{}),
 	}
 	r.status.Store(new(Status))
-	paths := [numInputs]string{cfg.Paths.Cache, cfg.Paths.GeoIP, cfg.Paths.Netblocks, cfg.Paths.Continents}
+	paths := [numInputs]string{cfg.Paths.Cache, cfg.Paths.GeoIP, cfg.Paths.Routes, cfg.Paths.Continents}
 	for i, p := range paths {
 		if p == "" {
 			return nil, fmt.Errorf("reload: no path for the %s input", partOf(i))

@@ -184,8 +184,8 @@ func TestPartialReload(t *testing.T) {
 
 	// The netblocks file is replaced by the same bytes (a new inode): no
 	// rebuild. The continents file really changes.
-	writeRsync(t, dir, fixtures.NetblocksFile, newSet(t).Netblocks)
-	writeRsync(t, dir, fixtures.ContinentFile, append([]byte("ZZ,EU\n"), newSet(t).Continents...))
+	writeRsync(t, dir, fixtures.RoutesFile, newSet(t).Routes)
+	writeRsync(t, dir, fixtures.ContinentsFile, append([]byte("ZZ,EU\n"), newSet(t).Continents...))
 	if res := e.nextResult(2); res.Outcome != Reloaded || res.Rebuilt != PartContinents {
 		t.Fatalf("outcome %v, rebuilt %v (%v); want reloaded, continents", res.Outcome, res.Rebuilt, res.Err)
 	}
@@ -267,10 +267,10 @@ func TestHandler(t *testing.T) {
 	}
 
 	old := e.holder.Current()
-	writeRsync(t, dir, fixtures.NetblocksFile, nil)
+	writeRsync(t, dir, fixtures.RoutesFile, nil)
 	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/-/reload", nil))
-	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), fixtures.NetblocksFile) || !strings.Contains(rec.Body.String(), `"failed"`) {
+	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), fixtures.RoutesFile) || !strings.Contains(rec.Body.String(), `"failed"`) {
 		t.Errorf("POST with an empty netblocks file: %d %s", rec.Code, rec.Body)
 	}
 	if e.holder.Current() != old {

@@ -13,9 +13,9 @@ type Parts uint8
 
 // The four parts of a snapshot and the files they are built from.
 const (
-	PartMirrors    Parts = 1 << iota // the protobuf snapshot (Paths.Cache)
+	PartMirrors    Parts = 1 << iota // the cache file (Paths.Cache)
 	PartGeoIP                        // the GeoIP database (Paths.GeoIP)
-	PartRoutes                       // the global netblocks (Paths.Netblocks)
+	PartRoutes                       // the global netblocks (Paths.Routes)
 	PartContinents                   // the country→continent CSV (Paths.Continents)
 
 	AllParts = PartMirrors | PartGeoIP | PartRoutes | PartContinents

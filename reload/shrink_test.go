@@ -38,11 +38,11 @@ func TestShrinkRules(t *testing.T) {
 		{"5 more dangling of few repositories", AllParts, func(s *sizes) { s.repoArches, s.dangling = 124, 3+5 }, ""},
 		{"6 more dangling of few repositories", AllParts, func(s *sizes) { s.repoArches, s.dangling = 124, 3+6 }, fixtures.CacheFile},
 		{"half the routes, rounded up", AllParts, func(s *sizes) { s.routes = 366242 }, ""},
-		{"under half the routes", AllParts, func(s *sizes) { s.routes = 366241 }, fixtures.NetblocksFile},
-		{"1% of the routes", PartRoutes, func(s *sizes) { s.routes = 8269 }, fixtures.NetblocksFile},
+		{"under half the routes", AllParts, func(s *sizes) { s.routes = 366241 }, fixtures.RoutesFile},
+		{"1% of the routes", PartRoutes, func(s *sizes) { s.routes = 8269 }, fixtures.RoutesFile},
 		{"1% of the routes, routes not rebuilt", PartMirrors, func(s *sizes) { s.routes = 8269 }, ""},
 		{"under half the networks", PartGeoIP, func(s *sizes) { s.networks = 249999 }, fixtures.GeoIPFile},
-		{"under half the countries", PartContinents, func(s *sizes) { s.countries = 124 }, fixtures.ContinentFile},
+		{"under half the countries", PartContinents, func(s *sizes) { s.countries = 124 }, fixtures.ContinentsFile},
 		{"half the countries", PartContinents, func(s *sizes) { s.countries = 125 }, ""},
 	}
 	for _, tt := range tests {
@@ -71,9 +71,9 @@ func TestShrinkGuards(t *testing.T) {
 		data       []byte
 		what       string // the count the refusal names
 	}{
-		{"routes cut to 1%", fixtures.NetblocksFile, everyNthLine(old.Netblocks, 100), "routes"},
+		{"routes cut to 1%", fixtures.RoutesFile, everyNthLine(old.Routes, 100), "routes"},
 		{"GeoIP database of one network", fixtures.GeoIPFile, oneNetworkDB(t), "networks"},
-		{"continents cut to a tenth", fixtures.ContinentFile, everyNthLine(old.Continents, 10), "countries"},
+		{"continents cut to a tenth", fixtures.ContinentsFile, everyNthLine(old.Continents, 10), "countries"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

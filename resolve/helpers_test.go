@@ -53,7 +53,7 @@ func tinySnapshot(t testing.TB, edit func(*mm.MirrorList)) *snapshot.Snapshot {
 	return assemble(t, set, data)
 }
 
-// assemble builds a snapshot from a protobuf snapshot and the other three
+// assemble builds a snapshot from a cache file and the other three
 // inputs of set.
 func assemble(t testing.TB, set *fixtures.Set, data []byte) *snapshot.Snapshot {
 	t.Helper()
@@ -66,7 +66,7 @@ func assemble(t testing.TB, set *fixtures.Set, data []byte) *snapshot.Snapshot {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := snapshot.ParseRoutes(ctx, set.Netblocks)
+	r, err := snapshot.ParseRoutes(ctx, set.Routes)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot/xmlesc"
 )
 
-// LoadMirrors reads and indexes the protobuf snapshot at path. The file is
+// LoadMirrors reads and indexes the cache file at path. The file is
 // streamed, not read whole: see BuildMirrors.
 func LoadMirrors(ctx context.Context, path string) (*Mirrors, error) {
 	f, err := os.Open(path)
@@ -40,7 +40,7 @@ func LoadMirrors(ctx context.Context, path string) (*Mirrors, error) {
 	return m, nil
 }
 
-// BuildMirrors indexes a protobuf snapshot held in memory.
+// BuildMirrors indexes a cache file held in memory.
 func BuildMirrors(ctx context.Context, data []byte) (*Mirrors, error) {
 	if len(data) == 0 {
 		return nil, errors.New("snapshot is empty")

@@ -87,7 +87,7 @@ func (in inputs) write(t testing.TB) snapshot.Paths {
 	t.Helper()
 	dir := t.TempDir()
 	p := snapshot.PathsIn(dir)
-	for path, data := range map[string][]byte{p.Cache: in.cache, p.GeoIP: in.geoip, p.Netblocks: in.netblocks, p.Continents: in.continents} {
+	for path, data := range map[string][]byte{p.Cache: in.cache, p.GeoIP: in.geoip, p.Routes: in.netblocks, p.Continents: in.continents} {
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
 		}

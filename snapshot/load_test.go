@@ -150,7 +150,7 @@ func TestLoadRejects(t *testing.T) {
 	}
 	t.Run("missing file", func(t *testing.T) {
 		p := good.write(t)
-		if err := os.Remove(p.Netblocks); err != nil {
+		if err := os.Remove(p.Routes); err != nil {
 			t.Fatal(err)
 		}
 		_, err := snapshot.Load(context.Background(), p)

@@ -22,7 +22,7 @@ func TestPause(t *testing.T) {
 		min  int // pauses at least: the small set has 685 directories and 2020 route lines
 	}{
 		{"BuildMirrors", func(ctx context.Context) error { _, err := snapshot.BuildMirrors(ctx, set.Snapshot); return err }, 685 / 16},
-		{"ParseRoutes", func(ctx context.Context) error { _, err := snapshot.ParseRoutes(ctx, set.Netblocks); return err }, 2},
+		{"ParseRoutes", func(ctx context.Context) error { _, err := snapshot.ParseRoutes(ctx, set.Routes); return err }, 2},
 	}
 	for _, l := range loaders {
 		pauses := 0

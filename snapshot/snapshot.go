@@ -25,19 +25,19 @@ import (
 // CSV the Continents. The field names follow the production server's
 // flags (--cache, --geoip, --global_netblocks, --cccsv).
 type Paths struct {
-	Cache      string // the cache file: MirrorManager's protobuf snapshot, mirrorlist_cache.proto
+	Cache      string // the cache file: MirrorManager's protobuf MirrorList, mirrorlist_cache.proto
 	GeoIP      string // the GeoIP2/GeoLite2 country database (.mmdb)
-	Netblocks  string // the global netblocks file, the routes: "PREFIX ASN" per line
+	Routes     string // the global netblocks file, the routes: "PREFIX ASN" per line
 	Continents string // the country→continent CSV
 }
 
 // The inputs' usual file names: production's defaults, and how the demo
 // data and the fixtures lay the four files out in one directory.
 const (
-	CacheFile     = "mirrorlist_cache.proto"
-	GeoIPFile     = "GeoLite2-Country.mmdb"
-	NetblocksFile = "global_netblocks.txt"
-	ContinentFile = "country_continent.csv"
+	CacheFile      = "mirrorlist_cache.proto"
+	GeoIPFile      = "GeoLite2-Country.mmdb"
+	RoutesFile     = "global_netblocks.txt"
+	ContinentsFile = "country_continent.csv"
 )
 
 // PathsIn returns the paths of the four inputs under their usual names in
@@ -46,8 +46,8 @@ func PathsIn(dir string) Paths {
 	return Paths{
 		Cache:      filepath.Join(dir, CacheFile),
 		GeoIP:      filepath.Join(dir, GeoIPFile),
-		Netblocks:  filepath.Join(dir, NetblocksFile),
-		Continents: filepath.Join(dir, ContinentFile),
+		Routes:     filepath.Join(dir, RoutesFile),
+		Continents: filepath.Join(dir, ContinentsFile),
 	}
 }
 
@@ -103,7 +103,7 @@ func Load(ctx context.Context, p Paths) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := LoadRoutes(ctx, p.Netblocks)
+	r, err := LoadRoutes(ctx, p.Routes)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +160,7 @@ func (s *Snapshot) Stats() Stats { return s.stats }
 // the protobuf's Time field gives it.
 func (s *Snapshot) Time() uint64 { return s.mirrors.time }
 
-// Mirrors returns the part built from the protobuf snapshot: directories,
+// Mirrors returns the part built from the cache file: directories,
 // repositories, hosts and URLs.
 func (s *Snapshot) Mirrors() *Mirrors { return s.mirrors }
 

@@ -364,8 +364,8 @@ func startServer(ctx context.Context, t *testing.T, work, data string) *runningS
 		"--listen", "127.0.0.1", "--port", "0",
 		"-c", filepath.Join(data, fixtures.CacheFile),
 		"--geoip", filepath.Join(data, fixtures.GeoIPFile),
-		"-g", filepath.Join(data, fixtures.NetblocksFile),
-		"--cccsv", filepath.Join(data, fixtures.ContinentFile),
+		"-g", filepath.Join(data, fixtures.RoutesFile),
+		"--cccsv", filepath.Join(data, fixtures.ContinentsFile),
 		"-l", filepath.Join(data, "mirrorlist.log"),
 		"--reload-settle", "200ms",
 		// The second step drops one of two hosts, which the shrink guard

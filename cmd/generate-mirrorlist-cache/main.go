@@ -62,7 +62,7 @@ type options struct {
 func newFlagSet(o *options) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("generate-mirrorlist-cache", pflag.ContinueOnError)
 	fs.SortFlags = false
-	fs.StringVarP(&o.outfile, "outfile", "o", defaultOutfile, "the protobuf snapshot `FILE` to write")
+	fs.StringVarP(&o.outfile, "outfile", "o", defaultOutfile, "the cache `FILE` (MirrorManager's protobuf, mirrorlist_cache.proto) to write")
 	fs.StringVarP(&o.config, "config", "c", defaultConfig, "the configuration `FILE` (DB_URL=postgres://...)")
 	fs.BoolVarP(&o.debug, "debug", "d", false, "print one line per step")
 	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
@@ -117,7 +117,7 @@ func generate(ctx context.Context, o *options, getenv func(string) string, stdou
 		return fmt.Errorf("%s: %w", o.outfile, err)
 	}
 	fmt.Fprintf(stdout, "wrote %s: %d bytes, %d directories, %d hosts (%d serving), %d hcurls, %d repo+arch, %d disabled, %d file-detail directories, %d host netblocks in %s\n",
-		o.outfile, st.Bytes, st.Directories, st.Hosts, st.ServingHosts, st.HCUrls, st.RepoArches, st.Disabled, st.FileDetailDir, st.Netblocks,
+		o.outfile, st.Bytes, st.Directories, st.Hosts, st.ServingHosts, st.HCUrls, st.RepoArches, st.Disabled, st.FileDetailDir, st.HostNetblocks,
 		time.Since(began).Round(time.Millisecond))
 	return nil
 }

@@ -1,5 +1,5 @@
 // Command mirrorlist-fixtures writes a synthetic set of the mirrorlist
-// server's four input files: the protobuf snapshot, the GeoIP database, the
+// server's four input files: the cache file, the GeoIP database, the
 // global netblocks file and the country to continent table.
 //
 // Usage:
@@ -57,8 +57,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}{
 		{fixtures.CacheFile, set.Snapshot},
 		{fixtures.GeoIPFile, set.GeoIP},
-		{fixtures.NetblocksFile, set.Netblocks},
-		{fixtures.ContinentFile, set.Continents},
+		{fixtures.RoutesFile, set.Routes},
+		{fixtures.ContinentsFile, set.Continents},
 	} {
 		fmt.Fprintf(stdout, "%12d  %s\n", len(f.data), filepath.Join(*out, f.name))
 	}

@@ -66,7 +66,7 @@ func (f *soakFiles) step(i int) soakStep {
 		case 1:
 			return soakStep{name: "bad: GeoIP database cut in half", files: map[string][]byte{fixtures.GeoIPFile: f.badGeoIP}}
 		}
-		return soakStep{name: "bad: empty netblocks", files: map[string][]byte{fixtures.NetblocksFile: f.badRoutes}}
+		return soakStep{name: "bad: empty netblocks", files: map[string][]byte{fixtures.RoutesFile: f.badRoutes}}
 	}
 	v := (i/2 + 1) % 2 // 1, 0, 1, 0, ...: the first good step changes the Time
 	set := f.good[v]
@@ -74,10 +74,10 @@ func (f *soakFiles) step(i int) soakStep {
 		name: fmt.Sprintf("good: Time %d", f.goodTimes[v]),
 		good: true,
 		files: map[string][]byte{
-			fixtures.CacheFile:     set.Snapshot,
-			fixtures.GeoIPFile:     set.GeoIP,
-			fixtures.NetblocksFile: set.Netblocks,
-			fixtures.ContinentFile: set.Continents,
+			fixtures.CacheFile:      set.Snapshot,
+			fixtures.GeoIPFile:      set.GeoIP,
+			fixtures.RoutesFile:     set.Routes,
+			fixtures.ContinentsFile: set.Continents,
 		},
 	}
 }
@@ -95,10 +95,10 @@ func newInputDir(dir string, set *fixtures.Set) (*inputDir, error) {
 		return nil, err
 	}
 	return &inputDir{dir: dir, current: map[string][]byte{
-		fixtures.CacheFile:     set.Snapshot,
-		fixtures.GeoIPFile:     set.GeoIP,
-		fixtures.NetblocksFile: set.Netblocks,
-		fixtures.ContinentFile: set.Continents,
+		fixtures.CacheFile:      set.Snapshot,
+		fixtures.GeoIPFile:      set.GeoIP,
+		fixtures.RoutesFile:     set.Routes,
+		fixtures.ContinentsFile: set.Continents,
 	}}, nil
 }
 
@@ -141,12 +141,12 @@ func (d *inputDir) args() []string {
 	return []string{
 		"-c", filepath.Join(d.dir, fixtures.CacheFile),
 		"--geoip", filepath.Join(d.dir, fixtures.GeoIPFile),
-		"-g", filepath.Join(d.dir, fixtures.NetblocksFile),
-		"--cccsv", filepath.Join(d.dir, fixtures.ContinentFile),
+		"-g", filepath.Join(d.dir, fixtures.RoutesFile),
+		"--cccsv", filepath.Join(d.dir, fixtures.ContinentsFile),
 	}
 }
 
-// protoTime returns the Time field of a protobuf snapshot (the last one,
+// protoTime returns the Time field of a cache file (the last one,
 // as a decoder takes it) without decoding the rest.
 func protoTime(data []byte) (uint64, error) {
 	var t uint64

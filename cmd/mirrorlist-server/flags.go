@@ -61,8 +61,8 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.listen, "listen", "127.0.0.1", "the `ADDRESS` to listen on")
 	fs.Uint16Var(&o.port, "port", 3000, "the `PORT` to listen on")
 	fs.IntVarP(&o.minimum, "minimum", "m", 5, "the `NUMBER` of mirrors below which the global list is added")
-	fs.StringVarP(&o.paths.Cache, "cache", "c", "/var/lib/mirrormanager/mirrorlist_cache.proto", "the protobuf snapshot `FILE`")
-	fs.StringVarP(&o.paths.Netblocks, "global_netblocks", "g", "/var/lib/mirrormanager/global_netblocks.txt", "the global netblocks `FILE` (prefix to ASN)")
+	fs.StringVarP(&o.paths.Cache, "cache", "c", "/var/lib/mirrormanager/mirrorlist_cache.proto", "the cache `FILE` (MirrorManager's protobuf, mirrorlist_cache.proto)")
+	fs.StringVarP(&o.paths.Routes, "global_netblocks", "g", "/var/lib/mirrormanager/global_netblocks.txt", "the global netblocks `FILE` (prefix to ASN)")
 	fs.StringVar(&o.paths.Continents, "cccsv", "/var/lib/mirrormanager/country_continent.csv", "the country to continent CSV `FILE`")
 	fs.StringVar(&o.paths.GeoIP, "geoip", "/usr/share/GeoIP/GeoLite2-Country.mmdb", "the GeoIP2 country database `FILE`")
 	fs.StringVarP(&o.logPath, "log", "l", "/var/log/mirrormanager/mirrorlist.log", "the access log `FILE` for statistics (empty: no access log)")
@@ -175,7 +175,7 @@ func checkInputs(p snapshot.Paths) error {
 	inputs := []struct{ flag, path string }{
 		{"--cache", p.Cache},
 		{"--geoip", p.GeoIP},
-		{"--global_netblocks", p.Netblocks},
+		{"--global_netblocks", p.Routes},
 		{"--cccsv", p.Continents},
 	}
 	var errs []error

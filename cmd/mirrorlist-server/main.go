@@ -168,7 +168,7 @@ func logStart(logger *zap.Logger, o *options, res reload.Result, addr, admin net
 		zap.String("admin_listen", adminAddr),
 		zap.String("cache", o.paths.Cache),
 		zap.String("geoip", o.paths.GeoIP),
-		zap.String("global_netblocks", o.paths.Netblocks),
+		zap.String("global_netblocks", o.paths.Routes),
 		zap.String("cccsv", o.paths.Continents),
 		zap.String("access_log", o.logPath),
 		zap.Int("minimum", o.minimum),

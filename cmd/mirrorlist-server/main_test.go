@@ -30,7 +30,7 @@ func TestParseFlagsDefaults(t *testing.T) {
 		minimum: 5,
 		paths: snapshot.Paths{
 			Cache:      "/var/lib/mirrormanager/mirrorlist_cache.proto",
-			Netblocks:  "/var/lib/mirrormanager/global_netblocks.txt",
+			Routes:     "/var/lib/mirrormanager/global_netblocks.txt",
 			Continents: "/var/lib/mirrormanager/country_continent.csv",
 			GeoIP:      "/usr/share/GeoIP/GeoLite2-Country.mmdb",
 		},
@@ -64,11 +64,11 @@ func TestParseFlags(t *testing.T) {
 			func(o *options) bool { return o.listen == "::1" && o.port == 8080 }},
 		{"shorthands", []string{"-m", "7", "-c", "c.proto", "-g", "nb.txt", "-l", "a.log", "-i", "i2.txt"},
 			func(o *options) bool {
-				return o.minimum == 7 && o.paths.Cache == "c.proto" && o.paths.Netblocks == "nb.txt" && o.logPath == "a.log" && o.logPathSet
+				return o.minimum == 7 && o.paths.Cache == "c.proto" && o.paths.Routes == "nb.txt" && o.logPath == "a.log" && o.logPathSet
 			}},
 		{"long names", []string{"--minimum=3", "--cache=c", "--global_netblocks=g", "--cccsv=cc.csv", "--geoip=g.mmdb", "--log=l", "--internet2_netblocks=x"},
 			func(o *options) bool {
-				return o.minimum == 3 && o.paths.Cache == "c" && o.paths.Netblocks == "g" &&
+				return o.minimum == 3 && o.paths.Cache == "c" && o.paths.Routes == "g" &&
 					o.paths.Continents == "cc.csv" && o.paths.GeoIP == "g.mmdb" && o.logPath == "l"
 			}},
 		{"help", []string{"--help"}, func(o *options) bool { return o.help }},
@@ -204,15 +204,15 @@ func inputDir(t *testing.T) (dir string, args []string) {
 	return dir, []string{
 		"-c", filepath.Join(dir, fixtures.CacheFile),
 		"--geoip", filepath.Join(dir, fixtures.GeoIPFile),
-		"-g", filepath.Join(dir, fixtures.NetblocksFile),
-		"--cccsv", filepath.Join(dir, fixtures.ContinentFile),
+		"-g", filepath.Join(dir, fixtures.RoutesFile),
+		"--cccsv", filepath.Join(dir, fixtures.ContinentsFile),
 		"-l", filepath.Join(dir, "access.log"),
 		"--port", "0",
 	}
 }
 
 func TestRunMissingInput(t *testing.T) {
-	for _, name := range []string{fixtures.CacheFile, fixtures.GeoIPFile, fixtures.NetblocksFile, fixtures.ContinentFile} {
+	for _, name := range []string{fixtures.CacheFile, fixtures.GeoIPFile, fixtures.RoutesFile, fixtures.ContinentsFile} {
 		t.Run(name, func(t *testing.T) {
 			dir, args := inputDir(t)
 			missing := filepath.Join(dir, name)
@@ -228,7 +228,7 @@ func TestRunMissingInput(t *testing.T) {
 }
 
 func TestRunBadInput(t *testing.T) {
-	for _, name := range []string{fixtures.CacheFile, fixtures.GeoIPFile, fixtures.NetblocksFile, fixtures.ContinentFile} {
+	for _, name := range []string{fixtures.CacheFile, fixtures.GeoIPFile, fixtures.RoutesFile, fixtures.ContinentsFile} {
 		t.Run(name, func(t *testing.T) {
 			dir, args := inputDir(t)
 			bad := filepath.Join(dir, name)

@@ -63,7 +63,7 @@ type Stats struct {
 	RepoArches    int   // RepoArchToDirectoryName entries
 	Disabled      int   // DisabledRepositoryCache entries
 	FileDetailDir int   // FileDetailsCache directories
-	Netblocks     int   // HostNetblockCache entries
+	HostNetblocks int   // HostNetblockCache entries
 	Bytes         int64 // size of the encoded snapshot
 }
 

@@ -85,7 +85,7 @@ func TestHandDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := cachegen.Stats{Directories: 8, Hosts: 14, ServingHosts: 10, HCUrls: 19, RepoArches: 5, Disabled: 2, FileDetailDir: 4, Netblocks: 5, Bytes: int64(out.Len())}
+	want := cachegen.Stats{Directories: 8, Hosts: 14, ServingHosts: 10, HCUrls: 19, RepoArches: 5, Disabled: 2, FileDetailDir: 4, HostNetblocks: 5, Bytes: int64(out.Len())}
 	if st != want {
 		t.Errorf("stats:\nhave %+v\nwant %+v", st, want)
 	}

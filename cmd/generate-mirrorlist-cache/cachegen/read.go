@@ -243,7 +243,7 @@ func (g *generator) readNetblocks(ctx context.Context, tx pgx.Tx) error {
 			}
 		}
 	}
-	g.stats.Netblocks = len(g.head.netblocks)
+	g.stats.HostNetblocks = len(g.head.netblocks)
 	g.step(began, "host netblocks: %d prefixes", len(g.head.netblocks))
 	return nil
 }
