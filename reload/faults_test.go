@@ -159,13 +159,10 @@ func firstTimestamp(body []byte) string {
 	return string(ts)
 }
 
+// holderOf builds a set's snapshot in memory and holds it.
 func holderOf(t *testing.T, set *fixtures.Set) *snapshot.Holder {
 	t.Helper()
-	dir := t.TempDir()
-	if err := set.WriteDir(dir); err != nil {
-		t.Fatal(err)
-	}
-	s, err := snapshot.Load(context.Background(), pathsIn(dir))
+	s, err := set.Build(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

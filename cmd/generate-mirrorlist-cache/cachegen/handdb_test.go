@@ -96,12 +96,9 @@ func TestHandDatabase(t *testing.T) {
 	dump := dumpSnapshot(&m) + "warnings:\n  " + strings.Join(warnings, "\n  ") + "\n"
 	golden(t, "testdata/handdb.snapshot.txt", []byte(dump))
 
-	set, err := fixtures.Generate(fixtures.Config{Scale: fixtures.ScaleTiny})
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := fixtures.Tiny()
 	set.Snapshot = out.Bytes()
-	s, err := set.Load(ctx, t.TempDir())
+	s, err := set.Build(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
