@@ -298,18 +298,7 @@ func newRig(t *testing.T, set *fixtures.Set, settle time.Duration, paced bool) *
 	if !paced {
 		reload.Unpaced(r)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	if _, err := r.First(ctx); err != nil {
-		t.Fatalf("first load: %v", err)
-	}
+	reload.StartForTest(t, r)
 	<-g.results
 	return g
 }

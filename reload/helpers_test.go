@@ -108,19 +108,11 @@ func newEnv(t *testing.T, paths snapshot.Paths, mod func(*Config)) *env {
 	}
 	e.r = r
 	before := runtime.NumGoroutine()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
+	// Cleanups run last first: this one once StartForTest's has stopped Run.
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
 		waitFor(t, "goroutines of Run to end", func() bool { return runtime.NumGoroutine() <= before })
 	})
-	if _, err := r.First(context.Background()); err != nil {
-		t.Fatalf("first load: %v", err)
-	}
+	StartForTest(t, r)
 	return e
 }
 
