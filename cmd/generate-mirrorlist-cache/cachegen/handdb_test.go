@@ -38,20 +38,11 @@ func (f fakeResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Ad
 // and returns a connection to it.
 func handDatabase(t *testing.T) *handDB {
 	t.Helper()
-	srv := pgtest.Start(t)
-	url := srv.CreateDatabase(t, "hand")
-	conn := pgtest.Connect(t, url)
-	ctx := context.Background()
-	if err := mm2db.CreateSchema(ctx, conn); err != nil {
-		t.Fatal(err)
-	}
 	sql, err := os.ReadFile("testdata/handdb.sql")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := conn.Exec(ctx, string(sql)); err != nil {
-		t.Fatal(err)
-	}
+	url, conn := pgtest.Start(t).Database(t, "hand", mm2db.Schema, string(sql))
 	return &handDB{conn, url}
 }
 
