@@ -196,7 +196,7 @@ func TestParseContinentsManyDuplicates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := snapshot.Assemble(must(snapshot.BuildMirrors(context.Background(), marshal(t, minimalList()))),
+	s := snapshot.Assemble(buildMirrors(t, minimalList()),
 		must(snapshot.ParseGeoIP(mmdb(t, "GeoLite2-Country"))),
 		must(snapshot.ParseRoutes(context.Background(), []byte("81.0.0.0/8 3320\n"))), c)
 	st := s.Stats()
