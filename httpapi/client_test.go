@@ -137,7 +137,7 @@ func TestParseTrustedProxies(t *testing.T) {
 // TestHandlerTrustedProxies checks that the handler passes its list on:
 // the access log shows whose address was taken.
 func TestHandlerTrustedProxies(t *testing.T) {
-	s := tinySnapshot(t)
+	s := fixtures.TinySnapshot()
 	for _, tt := range []struct {
 		name    string
 		proxies []netip.Prefix

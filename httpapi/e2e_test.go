@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"maps"
 	"math/rand/v2"
@@ -23,20 +22,6 @@ import (
 	"github.com/mirrorlist-go/mirrorlist-server/httpapi/accesslog"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
-
-// tinySnapshot loads the fixtures' hand-written tiny set.
-func tinySnapshot(t testing.TB) *snapshot.Snapshot {
-	t.Helper()
-	set, err := fixtures.Generate(fixtures.Config{Scale: fixtures.ScaleTiny})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := set.Load(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 // hourly is a flush interval that never fires during a test: the test
 // flushes the access log itself.
@@ -75,7 +60,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	defer accessLog.Close()
 	holder := new(snapshot.Holder)
-	holder.Store(tinySnapshot(t))
+	holder.Store(fixtures.TinySnapshot())
 	srv := httptest.NewServer(New(Config{
 		Holder: holder, Minimum: 5, AccessLog: accessLog, MaxQueryBytes: 8192,
 		Now: func() time.Time { return answerTime }, Rand: seeded,
@@ -206,7 +191,7 @@ func noRedirectClient() *http.Client {
 // TestRandomPerRequest checks that, without a seed, answers are shuffled
 // afresh for each request.
 func TestRandomPerRequest(t *testing.T) {
-	h := newTestHandler(t, tinySnapshot(t))
+	h := newTestHandler(t, fixtures.TinySnapshot())
 	target := "/mirrorlist?repo=fedora-41&arch=x86_64&country=global&ip=" + fixtures.TinyAddrUnknown
 	seen := make(map[string]bool)
 	for i := 0; i < 200 && len(seen) < 2; i++ {
@@ -220,7 +205,7 @@ func TestRandomPerRequest(t *testing.T) {
 // TestConcurrent runs requests from several goroutines against a loopback
 // server while the snapshot is swapped; run it with -race.
 func TestConcurrent(t *testing.T) {
-	s := tinySnapshot(t)
+	s := fixtures.TinySnapshot()
 	holder := new(snapshot.Holder)
 	holder.Store(s)
 	accessLog, err := accesslog.Open(accesslog.Config{Path: filepath.Join(t.TempDir(), "access.log")})
@@ -270,7 +255,7 @@ func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (w *discardWriter) WriteHeader(int)             {}
 
 func benchmarkServe(b *testing.B, target string) {
-	h := newTestHandler(b, tinySnapshot(b))
+	h := newTestHandler(b, fixtures.TinySnapshot())
 	req := httptest.NewRequest("GET", target, nil)
 	w := &discardWriter{h: make(http.Header)}
 	b.ReportAllocs()

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mirrorlist-go/mirrorlist-server/fixtures"
 	"github.com/mirrorlist-go/mirrorlist-server/resolve"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
@@ -42,7 +43,7 @@ func body(t testing.TB, resp *http.Response) string {
 
 func TestRouting(t *testing.T) {
 	const maxQuery = 512
-	h := newTestHandler(t, tinySnapshot(t))
+	h := newTestHandler(t, fixtures.TinySnapshot())
 	h.maxQuery = maxQuery
 	metalinkBadEscape := string(appendFailure(nil, `invalid percent-encoding in the value of repo=: invalid URL escape "%zz"`, answerTime))
 	tests := []struct {
@@ -106,7 +107,7 @@ func TestNoSnapshot(t *testing.T) {
 // TestHead checks that HEAD answers carry the GET answer's status and
 // headers, Content-Length included, and no body.
 func TestHead(t *testing.T) {
-	h := newTestHandler(t, tinySnapshot(t))
+	h := newTestHandler(t, fixtures.TinySnapshot())
 	for _, target := range []string{
 		"/",
 		"/mirrorlist",

@@ -6,11 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mirrorlist-go/mirrorlist-server/fixtures"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
 
 func TestReadiness(t *testing.T) {
-	s := tinySnapshot(t)
+	s := fixtures.TinySnapshot()
 	snapTime := time.Unix(int64(s.Time()), 0).UTC().Format(time.RFC3339)
 	failedAt := time.Date(2026, 11, 24, 21, 30, 0, 0, time.UTC)
 	failed := ReloadState{Generation: 3, Failure: "failed", FailureTime: failedAt,
@@ -81,7 +82,7 @@ func TestHealthRouting(t *testing.T) {
 	check(main, "GET", "/metrics", 404, notFoundBody)
 	check(admin, "GET", "/metrics", 404, "404 page not found") // no Gatherer
 	check(admin, "GET", "/mirrorlist", 404, "404 page not found")
-	holder.Store(tinySnapshot(t))
+	holder.Store(fixtures.TinySnapshot())
 	check(main, "GET", "/readyz", 200, "ready: snapshot time ")
 	check(main, "GET", "/readyz?x=1", 200, "ready: ")
 	check(main, "GET", "/foo/readyz", 404, notFoundBody)

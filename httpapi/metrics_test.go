@@ -111,7 +111,7 @@ const fedora = "repo=fedora-41&arch=x86_64"
 // TestMetricsRequests sends each kind of request and checks that exactly
 // the expected counters moved.
 func TestMetricsRequests(t *testing.T) {
-	rig := newMetricsRig(t, tinySnapshot(t), nil)
+	rig := newMetricsRig(t, fixtures.TinySnapshot(), nil)
 	const unanswered = resolve.FoundVia(255) // no selection: no answer counted
 	tests := []struct {
 		target string
@@ -168,7 +168,7 @@ func TestMetricsRequests(t *testing.T) {
 // TestMetricsReadyzNotCounted checks that health checks on the main port
 // stay out of the request counters.
 func TestMetricsReadyzNotCounted(t *testing.T) {
-	rig := newMetricsRig(t, tinySnapshot(t), nil)
+	rig := newMetricsRig(t, fixtures.TinySnapshot(), nil)
 	before := rig.allRequests()
 	if resp := serve(rig.handler, "GET", ReadyPath); resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /readyz: %d", resp.StatusCode)
@@ -181,7 +181,7 @@ func TestMetricsReadyzNotCounted(t *testing.T) {
 // TestMetricsSnapshot checks the snapshot series: absent before the first
 // load, then the served snapshot's time, age and counts.
 func TestMetricsSnapshot(t *testing.T) {
-	s := tinySnapshot(t)
+	s := fixtures.TinySnapshot()
 	now := time.Unix(int64(s.Time())+90, 0)
 	rig := newMetricsRig(t, nil, func() time.Time { return now })
 	names := []string{"mirrorlist_snapshot_age_seconds", "mirrorlist_snapshot_timestamp_seconds",
@@ -214,7 +214,7 @@ mirrorlist_snapshot_timestamp_seconds %d
 
 // TestMetricsAccessLog checks that the access-log counters are the log's.
 func TestMetricsAccessLog(t *testing.T) {
-	rig := newMetricsRig(t, tinySnapshot(t), nil)
+	rig := newMetricsRig(t, fixtures.TinySnapshot(), nil)
 	for range 3 {
 		serve(rig.handler, "GET", "/mirrorlist?"+fedora+"&ip="+fixtures.TinyAddrDE).Body.Close()
 	}
@@ -280,7 +280,7 @@ func TestCodeIndex(t *testing.T) {
 // whose ConnState is the metrics', and checks that the gauge counts them
 // while they are open and drops to zero once they are closed.
 func TestMetricsOpenConnections(t *testing.T) {
-	rig := newMetricsRig(t, tinySnapshot(t), nil)
+	rig := newMetricsRig(t, fixtures.TinySnapshot(), nil)
 	srv := httptest.NewUnstartedServer(rig.handler)
 	srv.Config.ConnState = rig.metrics.ConnState
 	srv.Start()

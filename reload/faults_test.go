@@ -159,13 +159,10 @@ func firstTimestamp(body []byte) string {
 	return string(ts)
 }
 
+// holderOf builds a set's snapshot in memory and holds it.
 func holderOf(t *testing.T, set *fixtures.Set) *snapshot.Holder {
 	t.Helper()
-	dir := t.TempDir()
-	if err := set.WriteDir(dir); err != nil {
-		t.Fatal(err)
-	}
-	s, err := snapshot.Load(context.Background(), pathsIn(dir))
+	s, err := set.Build(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,18 +298,7 @@ func newRig(t *testing.T, set *fixtures.Set, settle time.Duration, paced bool) *
 	if !paced {
 		reload.Unpaced(r)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	if _, err := r.First(ctx); err != nil {
-		t.Fatalf("first load: %v", err)
-	}
+	reload.StartForTest(t, r)
 	<-g.results
 	return g
 }

@@ -25,18 +25,17 @@ const settle = 60 * time.Millisecond
 // patience bounds every wait for something that should happen.
 const patience = 5 * time.Second
 
-// The two data sets: tiny is served first, small is the new version.
-var (
-	tinySet  = sync.OnceValues(func() (*fixtures.Set, error) { return fixtures.Generate(fixtures.Config{Scale: fixtures.ScaleTiny}) })
-	smallSet = sync.OnceValues(func() (*fixtures.Set, error) { return fixtures.ReadFS(fixtures.Small, "small") })
-)
+// The two data sets: the tiny set is served first, the small set is the
+// new version.
+var smallSet = sync.OnceValues(func() (*fixtures.Set, error) { return fixtures.ReadFS(fixtures.Small, "small") })
 
-func oldSet(t *testing.T) *fixtures.Set { return must(t, tinySet) }
-func newSet(t *testing.T) *fixtures.Set { return must(t, smallSet) }
+// oldSet returns a copy of the tiny set of its own.
+func oldSet() *fixtures.Set { return fixtures.Tiny() }
 
-func must(t *testing.T, f func() (*fixtures.Set, error)) *fixtures.Set {
+// newSet returns the small set, shared: callers do not modify it.
+func newSet(t *testing.T) *fixtures.Set {
 	t.Helper()
-	s, err := f()
+	s, err := smallSet()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,14 +60,11 @@ func contents(s *fixtures.Set) map[string][]byte {
 	}
 }
 
-// statsOf loads a set once, to know what serving it looks like.
+// statsOf builds a set's snapshot in memory, to know what serving it
+// looks like.
 func statsOf(t *testing.T, s *fixtures.Set) snapshot.Stats {
 	t.Helper()
-	dir := t.TempDir()
-	if err := s.WriteDir(dir); err != nil {
-		t.Fatal(err)
-	}
-	snap, err := snapshot.Load(context.Background(), pathsIn(dir))
+	snap, err := s.Build(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,19 +108,11 @@ func newEnv(t *testing.T, paths snapshot.Paths, mod func(*Config)) *env {
 	}
 	e.r = r
 	before := runtime.NumGoroutine()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
+	// Cleanups run last first: this one once StartForTest's has stopped Run.
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
 		waitFor(t, "goroutines of Run to end", func() bool { return runtime.NumGoroutine() <= before })
 	})
-	if _, err := r.First(context.Background()); err != nil {
-		t.Fatalf("first load: %v", err)
-	}
+	StartForTest(t, r)
 	return e
 }
 

@@ -113,7 +113,7 @@ func TestShrinkAllowed(t *testing.T) {
 
 // TestRecoverAfterFailure fixes a broken file: the next reload succeeds.
 func TestRecoverAfterFailure(t *testing.T) {
-	e, dir := newDirEnv(t, oldSet(t), nil)
+	e, dir := newDirEnv(t, oldSet(), nil)
 	writeRsync(t, dir, fixtures.GeoIPFile, randomBytes(1000))
 	if res := e.nextResult(1); res.Outcome != Failed {
 		t.Fatalf("outcome %v, want failed", res.Outcome)

@@ -60,7 +60,7 @@ func (s *slowLoader) waitStarted(t *testing.T) {
 // TestCoalesceTriggers fires many triggers and file events during a slow
 // build: they make at most one more build, never two at once.
 func TestCoalesceTriggers(t *testing.T) {
-	e, dir := newDirEnv(t, oldSet(t), nil)
+	e, dir := newDirEnv(t, oldSet(), nil)
 	slow := newSlowLoader()
 	e.r.load.mirrors = slow.load
 
@@ -93,7 +93,7 @@ func TestCoalesceTriggers(t *testing.T) {
 // TestChangedWhileRead rewrites the protobuf while a forced build reads it:
 // the build is not published.
 func TestChangedWhileRead(t *testing.T) {
-	e, dir := newDirEnv(t, oldSet(t), noWatch)
+	e, dir := newDirEnv(t, oldSet(), noWatch)
 	slow := newSlowLoader()
 	e.r.load.mirrors = slow.load
 	old := e.holder.Current()
@@ -119,7 +119,7 @@ func TestChangedWhileRead(t *testing.T) {
 // TestCoalesceReloadNow calls ReloadNow from many goroutines during a slow
 // build: they share one more build.
 func TestCoalesceReloadNow(t *testing.T) {
-	e, _ := newDirEnv(t, oldSet(t), nil)
+	e, _ := newDirEnv(t, oldSet(), nil)
 	slow := newSlowLoader()
 	e.r.load.mirrors = slow.load
 	ctx := context.Background()
@@ -170,7 +170,7 @@ func TestPartialReload(t *testing.T) {
 	e, dir := newDirEnv(t, newSet(t), func(c *Config) { c.AllowShrink = true })
 	m0, g0, r0, c0 := e.holder.Current().Parts()
 
-	writeRsync(t, dir, fixtures.GeoIPFile, oldSet(t).GeoIP)
+	writeRsync(t, dir, fixtures.GeoIPFile, oldSet().GeoIP)
 	if res := e.nextResult(1); res.Outcome != Reloaded || res.Rebuilt != PartGeoIP {
 		t.Fatalf("outcome %v, rebuilt %v (%v); want reloaded, geoip", res.Outcome, res.Rebuilt, res.Err)
 	}
@@ -203,7 +203,7 @@ func TestPartialReload(t *testing.T) {
 // file has settled.
 func TestFirstLoadRetriesChangedFile(t *testing.T) {
 	dir := t.TempDir()
-	if err := oldSet(t).WriteDir(dir); err != nil {
+	if err := oldSet().WriteDir(dir); err != nil {
 		t.Fatal(err)
 	}
 	holder := new(snapshot.Holder)
@@ -242,7 +242,7 @@ func TestFirstLoadRetriesChangedFile(t *testing.T) {
 }
 
 func TestHandler(t *testing.T) {
-	e, dir := newDirEnv(t, oldSet(t), noWatch)
+	e, dir := newDirEnv(t, oldSet(), noWatch)
 	h := e.r.Handler()
 
 	rec := httptest.NewRecorder()
@@ -279,9 +279,9 @@ func TestHandler(t *testing.T) {
 }
 
 func TestStatus(t *testing.T) {
-	e, _ := newDirEnv(t, oldSet(t), nil)
+	e, _ := newDirEnv(t, oldSet(), nil)
 	st := e.r.Status()
-	want := statsOf(t, oldSet(t))
+	want := statsOf(t, oldSet())
 	if st.Generation != 1 || st.Reloads != 1 || st.SnapshotTime != want.Time || st.LastOutcome != Reloaded ||
 		st.LastRebuilt != AllParts || st.LastBuild.IsZero() || st.LastBuildDuration <= 0 || st.LastError != "" {
 		t.Errorf("status after the first load: %+v", st)
@@ -330,7 +330,7 @@ func TestReloadFreesOldSnapshot(t *testing.T) {
 	}()
 
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	writeRsync(t, dir, fixtures.CacheFile, oldSet(t).Snapshot)
+	writeRsync(t, dir, fixtures.CacheFile, oldSet().Snapshot)
 	if res := e.nextResult(1); res.Outcome != Reloaded || res.Rebuilt != PartMirrors {
 		t.Fatalf("outcome %v, rebuilt %v (%v); want reloaded, mirrors", res.Outcome, res.Rebuilt, res.Err)
 	}

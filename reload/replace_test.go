@@ -14,7 +14,7 @@ import (
 // does, and waits for the small set to be served.
 
 func TestReplaceRsync(t *testing.T) {
-	e, dir := newDirEnv(t, oldSet(t), nil)
+	e, dir := newDirEnv(t, oldSet(), nil)
 	for name, data := range contents(newSet(t)) {
 		writeRsync(t, dir, name, data)
 	}
@@ -25,7 +25,7 @@ func TestReplaceRsync(t *testing.T) {
 }
 
 func TestReplaceMvFromElsewhere(t *testing.T) {
-	e, dir := newDirEnv(t, oldSet(t), nil)
+	e, dir := newDirEnv(t, oldSet(), nil)
 	staging := t.TempDir()
 	if err := newSet(t).WriteDir(staging); err != nil {
 		t.Fatal(err)
@@ -43,7 +43,7 @@ func TestReplaceMvFromElsewhere(t *testing.T) {
 // snapshot serves until the file is complete.
 func TestReplaceCpSlowly(t *testing.T) {
 	const chunks = 10
-	e, dir := newDirEnv(t, oldSet(t), func(c *Config) { c.Settle = 250 * time.Millisecond })
+	e, dir := newDirEnv(t, oldSet(), func(c *Config) { c.Settle = 250 * time.Millisecond })
 	old := e.holder.Current()
 	data := newSet(t).Snapshot
 
@@ -78,7 +78,7 @@ func TestReplaceCpSlowly(t *testing.T) {
 // snapshot keeps serving and nothing counts as a failure, and the file's
 // return is picked up.
 func TestReplaceDeleteThenRestore(t *testing.T) {
-	e, dir := newDirEnv(t, oldSet(t), nil)
+	e, dir := newDirEnv(t, oldSet(), nil)
 	old := e.holder.Current()
 	path := filepath.Join(dir, fixtures.CacheFile)
 	if err := os.Remove(path); err != nil {
@@ -101,7 +101,7 @@ func TestReplaceDeleteThenRestore(t *testing.T) {
 // (name -> ..data/name, ..data -> ..<timestamp>) and flips ..data.
 func TestReplaceKubernetesFlip(t *testing.T) {
 	dir := t.TempDir()
-	writeK8sVersion(t, dir, "..2026_11_27_10_00_00.1", oldSet(t))
+	writeK8sVersion(t, dir, "..2026_11_27_10_00_00.1", oldSet())
 	flipK8s(t, dir, "..2026_11_27_10_00_00.1")
 	for _, name := range names {
 		if err := os.Symlink(filepath.Join("..data", name), filepath.Join(dir, name)); err != nil {
@@ -123,7 +123,7 @@ func TestReplaceKubernetesFlip(t *testing.T) {
 	// differs, only its part is rebuilt.
 	n := e.count()
 	third := *newSet(t)
-	third.GeoIP = oldSet(t).GeoIP
+	third.GeoIP = oldSet().GeoIP
 	writeK8sVersion(t, dir, "..2026_11_27_12_00_00.3", &third)
 	flipK8s(t, dir, "..2026_11_27_12_00_00.3")
 	if res := e.nextResult(n); res.Outcome != Reloaded || res.Rebuilt != PartGeoIP {
@@ -156,7 +156,7 @@ func flipK8s(t *testing.T, dir, version string) {
 // which SIGHUP calls, picks the change up.
 func TestTrigger(t *testing.T) {
 	dir, elsewhere := t.TempDir(), t.TempDir()
-	if err := oldSet(t).WriteDir(elsewhere); err != nil {
+	if err := oldSet().WriteDir(elsewhere); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range names {

@@ -354,16 +354,7 @@ func TestAnswerReuse(t *testing.T) {
 // one scheme (here host 10 gets a second https URL).
 func TestProtocolLimit(t *testing.T) {
 	const second = "https://mirror1-b.de.example.org/pub/fedora/linux"
-	s := tinySnapshot(t, func(ml *mm.MirrorList) {
-		ml.HCUrlCache = append(ml.HCUrlCache, &mm.IntStringMap{Key: proto.Int64(109), Value: proto.String(second)})
-		for _, d := range ml.MirrorListCache {
-			for _, e := range d.ByHostId {
-				if e.GetKey() == fixtures.TinyHostDE1 && strings.HasPrefix(d.GetDirectory(), "pub/fedora") {
-					e.Value = append(e.Value, 109)
-				}
-			}
-		}
-	})
+	s := tinySnapshot(t, secondURL(second, func(urls []int64) []int64 { return append(urls, 109) }))
 	src := func(base string) string { return base + srcSub + "/repodata/repomd.xml" }
 	query := "repo=fedora-source-41&arch=source&country=DE" + ipDE
 	cases := []struct{ protocol, want string }{
@@ -380,6 +371,22 @@ func TestProtocolLimit(t *testing.T) {
 	}
 }
 
+// secondURL returns an edit of the tiny set that adds hcurl 109, whose URL
+// is second, and gives host 10 (TinyHostDE1), in every Fedora directory,
+// the hcurls that urls makes of the ones it has.
+func secondURL(second string, urls func([]int64) []int64) func(*mm.MirrorList) {
+	return func(ml *mm.MirrorList) {
+		ml.HCUrlCache = append(ml.HCUrlCache, &mm.IntStringMap{Key: proto.Int64(109), Value: proto.String(second)})
+		for _, d := range ml.MirrorListCache {
+			for _, e := range d.ByHostId {
+				if e.GetKey() == fixtures.TinyHostDE1 && strings.HasPrefix(d.GetDirectory(), "pub/fedora") {
+					e.Value = urls(e.Value)
+				}
+			}
+		}
+	}
+}
+
 // TestProtocolLimitMirrorlist checks that a mirrorlist with protocol=
 // lists the URLs protocol= keeps, as production does, best scheme first:
 // with host 10's URLs reordered to rsync, rsync, https, protocol=https,rsync
@@ -388,16 +395,7 @@ func TestProtocolLimit(t *testing.T) {
 // first.
 func TestProtocolLimitMirrorlist(t *testing.T) {
 	const second = "rsync://mirror1-b.de.example.org/pub/fedora/linux"
-	s := tinySnapshot(t, func(ml *mm.MirrorList) {
-		ml.HCUrlCache = append(ml.HCUrlCache, &mm.IntStringMap{Key: proto.Int64(109), Value: proto.String(second)})
-		for _, d := range ml.MirrorListCache {
-			for _, e := range d.ByHostId {
-				if e.GetKey() == fixtures.TinyHostDE1 && strings.HasPrefix(d.GetDirectory(), "pub/fedora") {
-					e.Value = []int64{102, 109, 100}
-				}
-			}
-		}
-	})
+	s := tinySnapshot(t, secondURL(second, func([]int64) []int64 { return []int64{102, 109, 100} }))
 	query := "repo=fedora-source-41&arch=source&country=DE" + ipDE
 	head := "# repo = fedora-source-41 arch = source country = DE "
 	cases := []struct{ protocol, want string }{

@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -17,63 +16,34 @@ import (
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
 
-var (
-	tinyOnce sync.Once
-	tinySet  *fixtures.Set
-	tinyErr  error
-)
-
-// tiny returns the tiny fixture's files, generated once per test binary.
-func tiny(t testing.TB) *fixtures.Set {
-	t.Helper()
-	tinyOnce.Do(func() { tinySet, tinyErr = fixtures.Generate(fixtures.Config{Scale: fixtures.ScaleTiny}) })
-	if tinyErr != nil {
-		t.Fatal(tinyErr)
-	}
-	return tinySet
-}
-
-// tinySnapshot builds a snapshot from the tiny fixture, after edit (if not
-// nil) has changed its protobuf part.
+// tinySnapshot returns the tiny fixture's snapshot or, when edit is not
+// nil, a snapshot of the tiny set whose cache file edit has changed.
 func tinySnapshot(t testing.TB, edit func(*mm.MirrorList)) *snapshot.Snapshot {
 	t.Helper()
-	set := tiny(t)
-	data := set.Snapshot
-	if edit != nil {
-		var ml mm.MirrorList
-		if err := proto.Unmarshal(data, &ml); err != nil {
-			t.Fatal(err)
-		}
-		edit(&ml)
-		var err error
-		if data, err = proto.Marshal(&ml); err != nil {
-			t.Fatal(err)
-		}
+	if edit == nil {
+		return fixtures.TinySnapshot()
 	}
-	return assemble(t, set, data)
+	var ml mm.MirrorList
+	if err := proto.Unmarshal(fixtures.Tiny().Snapshot, &ml); err != nil {
+		t.Fatal(err)
+	}
+	edit(&ml)
+	data, err := proto.Marshal(&ml)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return withCache(t, data)
 }
 
-// assemble builds a snapshot from a cache file and the other three
-// inputs of set.
-func assemble(t testing.TB, set *fixtures.Set, data []byte) *snapshot.Snapshot {
+// withCache builds a snapshot of the cache file data and the tiny set's
+// other three parts, as a reload of the cache file alone does.
+func withCache(t testing.TB, data []byte) *snapshot.Snapshot {
 	t.Helper()
-	ctx := context.Background()
-	m, err := snapshot.BuildMirrors(ctx, data)
+	m, err := snapshot.BuildMirrors(context.Background(), data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := snapshot.ParseGeoIP(set.GeoIP)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := snapshot.ParseRoutes(ctx, set.Routes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := snapshot.ParseContinents(set.Continents)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, g, r, c := fixtures.TinySnapshot().Parts()
 	return snapshot.Assemble(m, g, r, c)
 }
 
@@ -275,5 +245,5 @@ func synthetic(t testing.TB, public, private int) *snapshot.Snapshot {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return assemble(t, tiny(t), data)
+	return withCache(t, data)
 }

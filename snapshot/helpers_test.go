@@ -2,6 +2,7 @@ package snapshot_test
 
 import (
 	"bytes"
+	"context"
 	"net"
 	"os"
 	"testing"
@@ -46,6 +47,17 @@ func marshal(t testing.TB, m proto.Message) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// buildMirrors indexes list's cache file, failing the test if it is
+// refused.
+func buildMirrors(t testing.TB, list *mm.MirrorList) *snapshot.Mirrors {
+	t.Helper()
+	m, err := snapshot.BuildMirrors(context.Background(), marshal(t, list))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 // mmdb writes a one-network database of the given type mapping 81.0.0.0/8

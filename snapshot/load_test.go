@@ -166,10 +166,7 @@ func TestWarnings(t *testing.T) {
 		&mm.StringStringMap{Key: proto.String("epel-9+x86_64"), Value: proto.String("pub/epel/9/x86_64")},
 		&mm.StringStringMap{Key: proto.String("fedora-41+x86_64"), Value: proto.String("pub/fedora/41/x86_64")})
 	l.MirrorListCache[0].ByHostId[0].Value = append(l.MirrorListCache[0].ByHostId[0].Value, 99)
-	m, err := snapshot.BuildMirrors(context.Background(), marshal(t, l))
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := buildMirrors(t, l)
 	st := m.Stats()
 	if st.WarningCount != 3 {
 		t.Fatalf("WarningCount = %d, want 3: %q", st.WarningCount, st.Warnings)
@@ -221,10 +218,7 @@ func TestNetblockCountryFirstMatch(t *testing.T) {
 	} {
 		l.NetblockCountryCache = append(l.NetblockCountryCache, &mm.StringStringMap{Key: proto.String(e[0]), Value: proto.String(e[1])})
 	}
-	m, err := snapshot.BuildMirrors(context.Background(), marshal(t, l))
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := buildMirrors(t, l)
 	s := snapshot.Assemble(m, must(snapshot.ParseGeoIP(mmdb(t, "GeoLite2-Country"))),
 		must(snapshot.ParseRoutes(context.Background(), []byte("81.0.0.0/8 3320\n"))), must(snapshot.ParseContinents([]byte("DE,EU\n"))))
 	for addr, want := range map[string]string{

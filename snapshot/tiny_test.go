@@ -1,7 +1,6 @@
 package snapshot_test
 
 import (
-	"context"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -10,21 +9,6 @@ import (
 	"github.com/mirrorlist-go/mirrorlist-server/fixtures"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
-
-// loadTiny loads the hand-written tiny fixture set, whose truth is
-// documented in fixtures/tiny.go.
-func loadTiny(t *testing.T) *snapshot.Snapshot {
-	t.Helper()
-	set, err := fixtures.Generate(fixtures.Config{Scale: fixtures.ScaleTiny})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := set.Load(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 // ids turns refs into host ids, sorted, for comparison with the fixture's
 // documented tables.
@@ -37,8 +21,13 @@ func ids(m *snapshot.Mirrors, refs []snapshot.HostRef) []int64 {
 	return out
 }
 
+// The Tiny tests check the snapshot of the fixtures' hand-written tiny set
+// against the truth that fixtures/tiny.go documents. fixtures.TinySnapshot
+// builds it in memory; fixtures' TestBuildIsLoad checks that loading the
+// set's files gives the same snapshot.
+
 func TestTinyStats(t *testing.T) {
-	st := loadTiny(t).Stats()
+	st := fixtures.TinySnapshot().Stats()
 	want := snapshot.Stats{Time: fixtures.TinyTime, Directories: 9, Hosts: 9, Routes: fixtures.TinyRoutes, RepoArches: 4}
 	if st.Time != want.Time || st.Directories != want.Directories || st.Hosts != want.Hosts ||
 		st.Routes != want.Routes || st.RepoArches != want.RepoArches {
@@ -51,7 +40,7 @@ func TestTinyStats(t *testing.T) {
 }
 
 func TestTinyDirectories(t *testing.T) {
-	m := loadTiny(t).Mirrors()
+	m := fixtures.TinySnapshot().Mirrors()
 	tests := []struct {
 		dir     string
 		subpath string
@@ -98,7 +87,7 @@ func TestTinyDirectories(t *testing.T) {
 }
 
 func TestTinyRepositories(t *testing.T) {
-	m := loadTiny(t).Mirrors()
+	m := fixtures.TinySnapshot().Mirrors()
 	for _, tt := range []struct{ repo, arch, dir string }{
 		{"fedora-41", "x86_64", fixtures.TinyDirOS},
 		{"updates-released-f41", "x86_64", fixtures.TinyDirUpdates},
@@ -129,7 +118,7 @@ func TestTinyRepositories(t *testing.T) {
 }
 
 func TestTinyHosts(t *testing.T) {
-	m := loadTiny(t).Mirrors()
+	m := fixtures.TinySnapshot().Mirrors()
 	byID := map[int64]*snapshot.Host{}
 	for r := range m.HostCount() {
 		h := m.Host(snapshot.HostRef(r))
@@ -174,7 +163,7 @@ func TestTinyHosts(t *testing.T) {
 }
 
 func TestTinyAddressLookups(t *testing.T) {
-	s := loadTiny(t)
+	s := fixtures.TinySnapshot()
 	m := s.Mirrors()
 	tests := []struct {
 		addr      string
@@ -225,7 +214,7 @@ func TestTinyAddressLookups(t *testing.T) {
 }
 
 func TestTinyContinents(t *testing.T) {
-	s := loadTiny(t)
+	s := fixtures.TinySnapshot()
 	for cc, want := range map[string]string{"DE": "EU", "FR": "EU", "US": "NA", "CA": "NA", "TR": "EU", "JP": "AS"} {
 		if got, ok := s.Continent(cc); !ok || got != want {
 			t.Errorf("Continent(%s) = %q, %v; want %q", cc, got, ok, want)
@@ -245,7 +234,7 @@ func TestTinyContinents(t *testing.T) {
 // TestTinyEachCountry checks that EachCountry gives, in order, the countries
 // of the list that ByCountry has hosts for, with those hosts.
 func TestTinyEachCountry(t *testing.T) {
-	s := loadTiny(t)
+	s := fixtures.TinySnapshot()
 	m := s.Mirrors()
 	lists := [][]string{
 		s.ContinentCountries("EU"), s.ContinentCountries("NA"),

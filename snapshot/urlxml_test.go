@@ -1,7 +1,6 @@
 package snapshot_test
 
 import (
-	"context"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -15,14 +14,7 @@ import (
 func TestURLForXML(t *testing.T) {
 	list := minimalList()
 	list.HCUrlCache[1].Value = proto.String(`http://b.example.org/p?a=1&b="<2>"`)
-	data, err := proto.Marshal(list)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := snapshot.BuildMirrors(context.Background(), data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := buildMirrors(t, list)
 	want := map[string]string{
 		"https://a.example.org/pub":          "https://a.example.org/pub",
 		`http://b.example.org/p?a=1&b="<2>"`: "http://b.example.org/p?a=1&amp;b=&quot;&lt;2&gt;&quot;",
@@ -69,14 +61,7 @@ func TestPlainHashes(t *testing.T) {
 			},
 		}},
 	}}
-	data, err := proto.Marshal(list)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := snapshot.BuildMirrors(context.Background(), data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := buildMirrors(t, list)
 	f := m.Directory("pub/fedora/41/x86_64").File("repomd.xml")
 	if f == nil {
 		t.Fatal("no details for repomd.xml")

@@ -73,11 +73,7 @@ func TestDNFEndToEnd(t *testing.T) {
 	}
 
 	// The database: both mirrors up to date, no repository yet.
-	url := srv.CreateDatabase(t, "e2e")
-	conn := pgtest.Connect(t, url)
-	if err := mm2db.CreateSchema(ctx, conn); err != nil {
-		t.Fatal(err)
-	}
+	url, conn := srv.Database(t, "e2e", mm2db.Schema)
 	dbExec := func(sql string, args ...any) {
 		t.Helper()
 		if _, err := conn.Exec(ctx, sql, args...); err != nil {

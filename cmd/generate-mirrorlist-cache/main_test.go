@@ -110,15 +110,7 @@ func TestUsage(t *testing.T) {
 // in it and returns a configuration file that points at it.
 func database(t *testing.T, srv *pgtest.Server, name, sql string) string {
 	t.Helper()
-	url := srv.CreateDatabase(t, name)
-	conn := pgtest.Connect(t, url)
-	ctx := context.Background()
-	if err := mm2db.CreateSchema(ctx, conn); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(ctx, sql); err != nil {
-		t.Fatal(err)
-	}
+	url, _ := srv.Database(t, name, mm2db.Schema, sql)
 	cfg := filepath.Join(t.TempDir(), "generate-mirrorlist-cache.cfg")
 	if err := os.WriteFile(cfg, []byte("# test database\nDB_URL="+url+"\n"), 0o600); err != nil {
 		t.Fatal(err)

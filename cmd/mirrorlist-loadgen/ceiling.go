@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -22,16 +21,12 @@ const maxBodySize = 64 << 20
 // "listening on http://ADDR" once it accepts connections, so that a script
 // can start it on port 0 and read the port.
 func runCeiling(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("mirrorlist-loadgen ceiling", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newSubcommand("ceiling", stderr)
 	listen := fs.String("listen", "127.0.0.1:0", "loopback `ADDRESS:PORT` to listen on (port 0: any free port)")
 	size := fs.Int("body-size", 8192, "size in bytes of every answer's body: the mean answer size of the server measured")
 	gathered := fs.Bool("gather", false, "send each answer's headers and body in one write, as the mirrorlist server does (gather.Listener); default: plain net/http")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("ceiling: unexpected argument %q", fs.Arg(0))
 	}
 	if *size < 0 || *size > maxBodySize {
 		return fmt.Errorf("ceiling: -body-size %d: want 0 to %d", *size, maxBodySize)

@@ -48,6 +48,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -85,4 +86,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runSwaps(ctx, args, stdout, stderr)
 	}
 	return fmt.Errorf("unknown command %q (want run, mix, ceiling, soak or swaps)", cmd)
+}
+
+// subcommand is the flag set of one subcommand, which writes its usage
+// and errors to stderr.
+type subcommand struct {
+	*flag.FlagSet
+	name string // as on the command line: "run", "soak", ...
+}
+
+func newSubcommand(name string, stderr io.Writer) subcommand {
+	fs := flag.NewFlagSet("mirrorlist-loadgen "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return subcommand{fs, name}
+}
+
+// parse parses args, which must be flags only: an argument is an error
+// that names the subcommand.
+func (c subcommand) parse(args []string) error {
+	if err := c.Parse(args); err != nil {
+		return err
+	}
+	if c.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected argument %q", c.name, c.Arg(0))
+	}
+	return nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,8 +13,7 @@ import (
 
 // runMix writes the request mix of a fixtures data set, one target a line.
 func runMix(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("mirrorlist-loadgen mix", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newSubcommand("mix", stderr)
 	scale := fs.String("scale", string(fixtures.ScaleFedora), fmt.Sprintf("data set the requests are for, one of %v", fixtures.Scales()))
 	seed := fs.Int64("seed", 1, "seed of the data set (as given to mirrorlist-fixtures) and of the mix")
 	n := fs.Int("n", 100_000, "number of requests")

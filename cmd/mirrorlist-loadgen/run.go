@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -36,8 +35,7 @@ const (
 
 func parseLoadFlags(args []string, stderr io.Writer) (*loadOptions, error) {
 	o := new(loadOptions)
-	fs := flag.NewFlagSet("mirrorlist-loadgen run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newSubcommand("run", stderr)
 	fs.StringVar(&o.target, "target", "http://127.0.0.1:3000", "base `URL` of the server (loopback only)")
 	fs.StringVar(&o.targetsPath, "targets", "", "`FILE` of request targets, one a line (see the mix command); required")
 	fs.IntVar(&o.conns, "c", 16, "number of keep-alive connections")
@@ -46,12 +44,10 @@ func parseLoadFlags(args []string, stderr io.Writer) (*loadOptions, error) {
 	fs.IntVar(&o.requests, "requests", 0, "stop after this many requests, warm-up included (0: no limit)")
 	fs.Float64Var(&o.rate, "rate", 0, "open loop at this many requests per second (0: closed loop, as fast as answered)")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "timeout of one request")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return nil, err
 	}
 	switch {
-	case fs.NArg() > 0:
-		return nil, fmt.Errorf("run: unexpected argument %q", fs.Arg(0))
 	case o.targetsPath == "":
 		return nil, errors.New("run: need -targets FILE (write one with the mix command)")
 	case o.conns < 1 || o.conns > maxConns:

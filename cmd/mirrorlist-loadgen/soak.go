@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -42,8 +41,7 @@ const (
 
 func parseSoakFlags(args []string, stderr io.Writer) (*soakOptions, error) {
 	o := new(soakOptions)
-	fs := flag.NewFlagSet("mirrorlist-loadgen soak", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newSubcommand("soak", stderr)
 	fs.DurationVar(&o.duration, "duration", 10*time.Minute, "how long to run the load")
 	fs.Float64Var(&o.rate, "rate", 1000, "requests per second (open loop)")
 	fs.IntVar(&o.conns, "c", 64, "number of keep-alive connections")
@@ -56,12 +54,10 @@ func parseSoakFlags(args []string, stderr io.Writer) (*soakOptions, error) {
 	fs.StringVar(&o.data, "data", "", "`DIR` holding the four inputs of -scale and -seed (as mirrorlist-fixtures writes them) instead of generating them; copied, never changed")
 	fs.StringVar(&o.server, "server", "", "the mirrorlist-server `BINARY`; empty: build it with go build (run from this module)")
 	fs.IntVar(&o.mix, "mix", 100_000, "number of distinct request targets")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return nil, err
 	}
 	switch {
-	case fs.NArg() > 0:
-		return nil, fmt.Errorf("soak: unexpected argument %q", fs.Arg(0))
 	case o.duration <= 0 || o.duration > maxSoakDuration:
 		return nil, fmt.Errorf("soak: -duration %v: want a positive duration of at most %v", o.duration, maxSoakDuration)
 	case o.rate <= 0 || o.conns < 1 || o.conns > maxConns || o.mix < 1:

@@ -16,6 +16,9 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // serverPackage is the import path go build builds when no server binary
@@ -182,27 +185,26 @@ func (s *soakServer) metrics(ctx context.Context) (map[string]float64, error) {
 	return parseMetrics(resp.Body)
 }
 
-// parseMetrics reads the Prometheus text format: one "name{labels} value"
-// sample a line, comments skipped.
+// parseMetrics reads the Prometheus text format with its own parser and
+// keys each sample as model.Metric prints it: the name, then the labels
+// sorted and ", "-separated, as in mirrorlist_reloads_total{result="reloaded"}.
 func parseMetrics(r io.Reader) (map[string]float64, error) {
-	out := make(map[string]float64)
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if i < 0 {
-			return nil, fmt.Errorf("metrics line %q", line)
-		}
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			return nil, fmt.Errorf("metrics line %q: %w", line, err)
-		}
-		out[line[:i]] = v
+	parser := expfmt.NewTextParser(model.LegacyValidation)
+	families, err := parser.TextToMetricFamilies(r)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
 	}
-	return out, sc.Err()
+	out := make(map[string]float64)
+	for _, f := range families {
+		vector, err := expfmt.ExtractSamples(&expfmt.DecodeOptions{}, f)
+		if err != nil {
+			return nil, fmt.Errorf("metric family %s: %w", f.GetName(), err)
+		}
+		for _, s := range vector {
+			out[s.Metric.String()] = float64(s.Value)
+		}
+	}
+	return out, nil
 }
 
 // logTail keeps the last lines of a log and counts its error lines.

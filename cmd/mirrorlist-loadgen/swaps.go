@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -33,8 +32,7 @@ type swapOptions struct {
 
 func parseSwapFlags(args []string, stderr io.Writer) (*swapOptions, error) {
 	o := new(swapOptions)
-	fs := flag.NewFlagSet("mirrorlist-loadgen swaps", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newSubcommand("swaps", stderr)
 	fs.StringVar(&o.target, "target", "http://127.0.0.1:3000", "base `URL` of the server (loopback only)")
 	fs.StringVar(&o.reload, "reload", "", "`URL` of the server's POST /-/reload (loopback only); required")
 	fs.StringVar(&o.targetsPath, "targets", "", "`FILE` of request targets, one a line (see the mix command); required")
@@ -45,12 +43,10 @@ func parseSwapFlags(args []string, stderr io.Writer) (*swapOptions, error) {
 	fs.DurationVar(&o.quiet, "quiet", time.Second, "pause between a window and the next")
 	fs.IntVar(&o.pid, "pid", 0, "the server's process id: report its peak RSS across the reloads (0: do not)")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "timeout of one request")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return nil, err
 	}
 	switch {
-	case fs.NArg() > 0:
-		return nil, fmt.Errorf("swaps: unexpected argument %q", fs.Arg(0))
 	case o.targetsPath == "" || o.reload == "":
 		return nil, errors.New("swaps: need -targets FILE and -reload URL")
 	case o.conns < 1 || o.conns > maxConns:

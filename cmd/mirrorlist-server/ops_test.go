@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"net"
@@ -9,13 +8,14 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"go.uber.org/zap"
 
 	"github.com/mirrorlist-go/mirrorlist-server/cmd/mirrorlist-server/memlimit"
@@ -110,26 +110,31 @@ func fetch(t *testing.T, method, url string, header http.Header) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// scrape returns the samples of a /metrics page keyed as exposed.
+// scrape returns the samples of a /metrics page, parsed by the Prometheus
+// text parser and keyed as model.Metric prints them: the name, then the
+// labels sorted, comma-and-space separated, as in
+// mirrorlist_http_requests_total{code="200", kind="metalink"}. A
+// histogram gives its _bucket, _sum and _count samples.
 func scrape(t *testing.T, admin string) map[string]float64 {
 	t.Helper()
 	code, text := fetch(t, "GET", admin+"/metrics", nil)
 	if code != http.StatusOK {
 		t.Fatalf("GET /metrics: %d\n%s", code, text)
 	}
+	parser := expfmt.NewTextParser(model.LegacyValidation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(text))
+	if err != nil {
+		t.Fatalf("parsing /metrics: %v\n%s", err, text)
+	}
 	samples := make(map[string]float64)
-	sc := bufio.NewScanner(strings.NewReader(text))
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
+	for _, f := range families {
+		vector, err := expfmt.ExtractSamples(&expfmt.DecodeOptions{}, f)
 		if err != nil {
-			t.Fatalf("metrics line %q: %v", line, err)
+			t.Fatalf("metric family %s: %v", f.GetName(), err)
 		}
-		samples[line[:i]] = v
+		for _, s := range vector {
+			samples[s.Metric.String()] = float64(s.Value)
+		}
 	}
 	return samples
 }
@@ -187,12 +192,12 @@ func TestRunMetricsAndReloads(t *testing.T) {
 	fetch(t, "GET", r.base+"/nothing", nil)
 	after := scrape(t, r.admin)
 	for name, d := range map[string]float64{
-		`mirrorlist_http_requests_total{code="200",kind="mirrorlist"}`: 1,
-		`mirrorlist_http_requests_total{code="200",kind="metalink"}`:   1,
-		`mirrorlist_http_requests_total{code="404",kind="other"}`:      1,
-		`mirrorlist_answers_total{found_via="geoip"}`:                  1,
-		`mirrorlist_answers_total{found_via="netblocks"}`:              1,
-		"mirrorlist_answer_hosts_count":                                2,
+		`mirrorlist_http_requests_total{code="200", kind="mirrorlist"}`: 1,
+		`mirrorlist_http_requests_total{code="200", kind="metalink"}`:   1,
+		`mirrorlist_http_requests_total{code="404", kind="other"}`:      1,
+		`mirrorlist_answers_total{found_via="geoip"}`:                   1,
+		`mirrorlist_answers_total{found_via="netblocks"}`:               1,
+		"mirrorlist_answer_hosts_count":                                 2,
 	} {
 		if got := after[name] - before[name]; got != d {
 			t.Errorf("%s grew by %v, want %v", name, got, d)

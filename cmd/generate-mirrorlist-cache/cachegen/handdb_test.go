@@ -38,20 +38,11 @@ func (f fakeResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Ad
 // and returns a connection to it.
 func handDatabase(t *testing.T) *handDB {
 	t.Helper()
-	srv := pgtest.Start(t)
-	url := srv.CreateDatabase(t, "hand")
-	conn := pgtest.Connect(t, url)
-	ctx := context.Background()
-	if err := mm2db.CreateSchema(ctx, conn); err != nil {
-		t.Fatal(err)
-	}
 	sql, err := os.ReadFile("testdata/handdb.sql")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := conn.Exec(ctx, string(sql)); err != nil {
-		t.Fatal(err)
-	}
+	url, conn := pgtest.Start(t).Database(t, "hand", mm2db.Schema, string(sql))
 	return &handDB{conn, url}
 }
 
@@ -96,12 +87,9 @@ func TestHandDatabase(t *testing.T) {
 	dump := dumpSnapshot(&m) + "warnings:\n  " + strings.Join(warnings, "\n  ") + "\n"
 	golden(t, "testdata/handdb.snapshot.txt", []byte(dump))
 
-	set, err := fixtures.Generate(fixtures.Config{Scale: fixtures.ScaleTiny})
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := fixtures.Tiny()
 	set.Snapshot = out.Bytes()
-	s, err := set.Load(ctx, t.TempDir())
+	s, err := set.Build(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

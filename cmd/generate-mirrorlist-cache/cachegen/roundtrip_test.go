@@ -52,13 +52,8 @@ func handlerOf(s *snapshot.Snapshot) http.Handler {
 // loadDatabase creates a database on srv holding m's content.
 func loadDatabase(t *testing.T, srv *pgtest.Server, name string, m *pb.MirrorList) string {
 	t.Helper()
-	url := srv.CreateDatabase(t, name)
-	conn := pgtest.Connect(t, url)
-	ctx := context.Background()
-	if err := mm2db.CreateSchema(ctx, conn); err != nil {
-		t.Fatal(err)
-	}
-	notes, err := mm2db.LoadSnapshot(ctx, conn, m)
+	url, conn := srv.Database(t, name, mm2db.Schema)
+	notes, err := mm2db.LoadSnapshot(context.Background(), conn, m)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -210,6 +210,21 @@ func (s *Server) CreateDatabase(tb testing.TB, name string) string {
 	return s.URL(name)
 }
 
+// Database creates a new database, runs each statement of setup in it in
+// order (a schema, then rows), and returns its URL and a connection to it
+// that is closed when the test ends.
+func (s *Server) Database(tb testing.TB, name string, setup ...string) (string, *pgx.Conn) {
+	tb.Helper()
+	url := s.CreateDatabase(tb, name)
+	conn := Connect(tb, url)
+	for i, sql := range setup {
+		if _, err := conn.Exec(context.Background(), sql); err != nil {
+			tb.Fatalf("pgtest: setting up database %s, statement %d: %v", name, i+1, err)
+		}
+	}
+	return url, conn
+}
+
 // Connect opens a connection to url that is closed when the test ends.
 func Connect(tb testing.TB, url string) *pgx.Conn {
 	tb.Helper()

@@ -7,14 +7,13 @@ import (
 
 func TestStart(t *testing.T) {
 	s := Start(t)
-	url := s.CreateDatabase(t, "probe")
-	conn := Connect(t, url)
+	_, conn := s.Database(t, "probe", "CREATE TABLE answer (n integer)", "INSERT INTO answer VALUES (40)")
 	var n int
-	if err := conn.QueryRow(context.Background(), "SELECT 40 + 2").Scan(&n); err != nil {
+	if err := conn.QueryRow(context.Background(), "SELECT n + 2 FROM answer").Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	if n != 42 {
-		t.Fatalf("SELECT 40 + 2 = %d", n)
+		t.Fatalf("SELECT n + 2 FROM answer = %d", n)
 	}
 }
 

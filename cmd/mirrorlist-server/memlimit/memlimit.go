@@ -5,12 +5,12 @@
 //
 // Without settings the heap grows to GOGC's goal, twice the live heap of
 // the last collection: at Fedora's scale that doubles the resident size
-// for the sake of garbage that requests leave at a few megabytes a
-// second. And a reload holds the old snapshot, the new one and the
-// build's scratch at once, and the collection that ends there sets a goal
-// of twice all three. After every published snapshot the Limiter
-// measures the live heap (live, of which snapshot came with the snapshot:
-// live minus the heap before the first load) and sets
+// for the sake of the little garbage that requests leave. And a reload
+// holds the old snapshot, the new one and the build's scratch at once,
+// and the collection that ends there sets a goal of twice all three.
+// After every published snapshot the Limiter measures the live heap
+// (live, of which snapshot came with the snapshot: live minus the heap
+// before the first load) and sets
 //
 //	GOGC  = 100 × Headroom / live, from 25 to 100 (the default)
 //	limit = live + 1.5 × snapshot + Headroom
@@ -19,10 +19,11 @@
 // collection more often, each over the same live heap. GOGC's goal grows
 // with what is live, so a reload never makes it collect without end; the
 // limit then caps that growth. A limit below what a reload needs alive
-// would (measured on the old index: throughput down by three quarters,
-// swaps stalled), so it leaves room for a second snapshot and its build's
-// scratch, about half a snapshot. The GOGC and GOMEMLIMIT environment
-// variables, when set, win.
+// would have the collector run flat out, taking the processor from the
+// requests and the build, while both snapshots are alive, so it leaves
+// room for a second snapshot and its build's scratch, about half a
+// snapshot. The GOGC and GOMEMLIMIT environment variables,
+// when set, win.
 package memlimit
 
 import (
