@@ -23,6 +23,9 @@ type interned struct {
 	countryLists [][]HostRef         // every distinct ByCountry list
 	carriers     map[string]*carrierTable
 	scratch      []byte
+
+	carrierKeys    []uint64 // sortCarriers' scratch
+	sortedCarriers []carrier
 }
 
 func newInterned() interned {
@@ -144,8 +147,7 @@ func (in *interned) internCodes(ccs []string) []string {
 // twice, and returns the shared table with that content; urls holds the
 // hcurls that cs's entries point into.
 func (in *interned) internCarriers(cs []carrier, urls []URLRef) *carrierTable {
-	slices.SortStableFunc(cs, func(a, b carrier) int { return int(a.host) - int(b.host) })
-	cs = slices.CompactFunc(cs, func(a, b carrier) bool { return a.host == b.host })
+	cs = in.sortCarriers(cs)
 	in.scratch = in.scratch[:0]
 	for _, c := range cs {
 		in.scratch = binary.AppendUvarint(in.scratch, uint64(c.host))
@@ -208,4 +210,26 @@ func (w *warnings) list() []string {
 		return w.kept
 	}
 	return append(w.kept, fmt.Sprintf("... and %d more", w.dropped))
+}
+
+// sortCarriers returns cs sorted by host, with only the first entry of a
+// host listed twice, in scratch space valid until the next call. It sorts
+// each entry's host and index packed in one integer, which orders them as
+// a stable sort by host would, several times faster than one.
+func (in *interned) sortCarriers(cs []carrier) []carrier {
+	keys := in.carrierKeys[:0]
+	for i, c := range cs {
+		keys = append(keys, uint64(c.host)<<32|uint64(i))
+	}
+	slices.Sort(keys)
+	sorted := in.sortedCarriers[:0]
+	for i, k := range keys {
+		c := cs[uint32(k)]
+		if i > 0 && c.host == sorted[len(sorted)-1].host {
+			continue
+		}
+		sorted = append(sorted, c)
+	}
+	in.carrierKeys, in.sortedCarriers = keys, sorted
+	return sorted
 }
