@@ -59,7 +59,15 @@ func BuildMirrors(ctx context.Context, data []byte) (*Mirrors, error) {
 // it produces.
 func buildMirrors(ctx context.Context, r io.ReadSeeker, size int64) (*Mirrors, error) {
 	b := newBuilder()
-	err := eachRecord(ctx, r, size, func(num protowire.Number) bool { return num != 16 }, func(rec record) error {
+	dirs := 0
+	skipDirectories := func(num protowire.Number) bool {
+		if num == 16 {
+			dirs++
+			return false
+		}
+		return true
+	}
+	err := eachRecord(ctx, r, size, skipDirectories, func(rec record) error {
 		if rec.num == 16 {
 			return nil
 		}
@@ -71,6 +79,7 @@ func buildMirrors(ctx context.Context, r io.ReadSeeker, size int64) (*Mirrors, e
 	if !b.haveTime {
 		return nil, errors.New("required field Time not set")
 	}
+	b.m.directories = make(map[string]*Directory, min(dirs, maxPresized))
 	b.hostRef.densify()
 	b.urlRef.densify()
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
@@ -96,6 +105,10 @@ func buildMirrors(ctx context.Context, r io.ReadSeeker, size int64) (*Mirrors, e
 	}
 	return b.finish(), nil
 }
+
+// maxPresized bounds the directory map made ahead of its entries, for a
+// file of many empty records.
+const maxPresized = 1 << 20
 
 // eachRecord calls fn for every top-level field of the stream; keep says
 // which length-delimited fields are read rather than skipped.
@@ -154,6 +167,7 @@ type builder struct {
 	carriers     []carrier
 	urls         []URLRef
 	upper        []byte
+	entries      map[string]carrier // by ByHostId entry bytes, for carrierTable
 }
 
 // countryList is one ByCountry entry while a directory is indexed.
@@ -162,11 +176,11 @@ type countryList struct {
 	ids []int64
 }
 
-// carrier is one ByHostId entry while a directory is indexed: its hcurls
-// are urls[start:end] of the builder's scratch.
+// carrier is one ByHostId entry while a directory is indexed: its host
+// and the handle of its hcurls in the urlPool.
 type carrier struct {
-	host       HostRef
-	start, end int
+	host HostRef
+	urls uint32
 }
 
 func newBuilder() *builder {
@@ -186,6 +200,7 @@ func newBuilder() *builder {
 		files:    make(map[string]map[string]*File),
 		interned: newInterned(),
 		strings:  make(map[string]string),
+		entries:  make(map[string]carrier),
 	}
 }
 
@@ -429,7 +444,7 @@ func (b *builder) directory(v []byte) error {
 	}
 	global, countries, carriers := b.seen.global[keys[globalSection]], b.seen.countries[keys[countrySection]], b.seen.carriers[keys[carrierSection]]
 	if global == nil || countries == nil || carriers == nil {
-		if err := d.decode(v); err != nil {
+		if err := d.decodeLazily(v); err != nil {
 			return fmt.Errorf("MirrorListCache: %w", err)
 		}
 		if global == nil {
@@ -442,7 +457,10 @@ func (b *builder) directory(v []byte) error {
 		}
 		if carriers == nil {
 			var dropped bool
-			carriers, dropped = b.carrierTable(name, d)
+			var err error
+			if carriers, dropped, err = b.carrierTable(name, d); err != nil {
+				return fmt.Errorf("MirrorListCache: %w", err)
+			}
 			if !dropped { // a repeat must warn again
 				b.seen.carriers.add(keys[carrierSection], carriers)
 			}
@@ -579,24 +597,46 @@ func (b *builder) countryTable(d *dirMessage) *countryTable {
 }
 
 // carrierTable interns the directory's ByHostId, dropping (with a warning)
-// hcurl ids that HCUrlCache does not have; dropped says it did.
-func (b *builder) carrierTable(dir string, d *dirMessage) (t *carrierTable, dropped bool) {
+// hcurl ids that HCUrlCache does not have; dropped says it did. Each
+// distinct entry is decoded once (see decodeLazily), and its host and
+// hcurl list remembered by its bytes.
+func (b *builder) carrierTable(dir string, d *dirMessage) (t *carrierTable, dropped bool, err error) {
 	b.carriers = b.carriers[:0]
-	b.urls = b.urls[:0]
 	for _, e := range d.hosts {
-		start := len(b.urls)
-		for _, id := range d.ids[e.start:e.end] {
-			u, ok := b.urlRef.get(id)
-			if !ok {
-				b.warn.add("directory %s: hcurl id %d not in HCUrlCache (URL dropped)", dir, id)
-				dropped = true
-				continue
+		c, ok := b.entries[string(e.raw)] // no allocation: map index by string(bytes)
+		if !ok {
+			var lost bool
+			if c, lost, err = b.carrier(dir, d, e.raw); err != nil {
+				return nil, false, err
 			}
-			b.urls = append(b.urls, URLRef(u))
+			if !lost { // an entry that lost URLs must warn again
+				b.entries[string(e.raw)] = c
+			}
+			dropped = dropped || lost
 		}
-		b.carriers = append(b.carriers, carrier{host: b.ref(e.intKey), start: start, end: len(b.urls)})
+		b.carriers = append(b.carriers, c)
 	}
-	return b.internCarriers(b.carriers, b.urls), dropped
+	return b.internCarriers(b.carriers), dropped, nil
+}
+
+// carrier decodes one ByHostId entry: its host, and the handle of its
+// hcurls (dropped says some were not in HCUrlCache).
+func (b *builder) carrier(dir string, d *dirMessage, raw []byte) (c carrier, dropped bool, err error) {
+	e, err := d.decodeHost(raw)
+	if err != nil {
+		return c, false, err
+	}
+	b.urls = b.urls[:0]
+	for _, id := range d.ids[e.start:e.end] {
+		u, ok := b.urlRef.get(id)
+		if !ok {
+			b.warn.add("directory %s: hcurl id %d not in HCUrlCache (URL dropped)", dir, id)
+			dropped = true
+			continue
+		}
+		b.urls = append(b.urls, URLRef(u))
+	}
+	return carrier{host: b.ref(e.intKey), urls: b.internURLs(b.urls)}, dropped, nil
 }
 
 // finish completes the index once every field has been read.

@@ -20,6 +20,7 @@ type dirMessage struct {
 	countries     []span // ByCountry: key, and its hosts in ids
 	hosts         []span // ByHostId: key, and its hcurls in ids
 	ids           []int64
+	one           []span // decodeHost's scratch
 
 	// The raw bytes of the Global (2), ByCountry (4) and ByHostId (6)
 	// fields, as scan finds them; see sections.
@@ -64,10 +65,11 @@ type span struct {
 	key        []byte
 	intKey     int64
 	start, end int
+	raw        []byte // the entry's bytes, undecoded (ByHostId, decodeLazily)
 }
 
 func (d *dirMessage) reset() {
-	*d = dirMessage{global: d.global[:0], countries: d.countries[:0], hosts: d.hosts[:0], ids: d.ids[:0]}
+	*d = dirMessage{global: d.global[:0], countries: d.countries[:0], hosts: d.hosts[:0], ids: d.ids[:0], one: d.one}
 }
 
 // scan reads the message's top-level fields only: the name, the subpath
@@ -128,7 +130,26 @@ func (d *dirMessage) scan(b []byte) error {
 
 // decode parses a MirrorListCacheType. Repeated int64 fields are accepted
 // packed or unpacked, as a protobuf decoder must.
-func (d *dirMessage) decode(b []byte) error {
+func (d *dirMessage) decode(b []byte) error { return d.decodeWith(b, false) }
+
+// decodeLazily is decode but for the ByHostId entries, whose bytes it
+// only records (span.raw): the builder decodes each distinct entry once
+// (decodeHost), and a host's entry is the same in thousands of
+// directories.
+func (d *dirMessage) decodeLazily(b []byte) error { return d.decodeWith(b, true) }
+
+// decodeHost decodes a ByHostId entry that decodeLazily recorded.
+func (d *dirMessage) decodeHost(raw []byte) (span, error) {
+	one := d.one[:0]
+	err := d.entry(&one, raw, protowire.VarintType, "ByHostId")
+	d.one = one
+	if err != nil {
+		return span{}, err
+	}
+	return one[0], nil
+}
+
+func (d *dirMessage) decodeWith(b []byte, lazyHosts bool) error {
 	d.reset()
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
@@ -154,7 +175,10 @@ func (d *dirMessage) decode(b []byte) error {
 		case num == 6 && typ == protowire.BytesType:
 			var v []byte
 			v, n = protowire.ConsumeBytes(b)
-			if n >= 0 {
+			switch {
+			case n >= 0 && lazyHosts:
+				d.hosts = append(d.hosts, span{raw: v})
+			case n >= 0:
 				err = d.entry(&d.hosts, v, protowire.VarintType, "ByHostId")
 			}
 		case num == 1 || num == 3 || num == 4 || num == 6:

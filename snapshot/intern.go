@@ -144,17 +144,15 @@ func (in *interned) internCodes(ccs []string) []string {
 }
 
 // internCarriers sorts cs by host, keeps the first entry of a host listed
-// twice, and returns the shared table with that content; urls holds the
-// hcurls that cs's entries point into.
-func (in *interned) internCarriers(cs []carrier, urls []URLRef) *carrierTable {
+// twice, and returns the shared table with that content. Equal hcurl
+// lists have equal handles (internURLs), so the hosts and handles say
+// what the table holds.
+func (in *interned) internCarriers(cs []carrier) *carrierTable {
 	cs = in.sortCarriers(cs)
 	in.scratch = in.scratch[:0]
 	for _, c := range cs {
 		in.scratch = binary.AppendUvarint(in.scratch, uint64(c.host))
-		in.scratch = binary.AppendUvarint(in.scratch, uint64(c.end-c.start))
-		for _, u := range urls[c.start:c.end] {
-			in.scratch = binary.AppendUvarint(in.scratch, uint64(u))
-		}
+		in.scratch = binary.AppendUvarint(in.scratch, uint64(c.urls))
 	}
 	if shared, ok := in.carriers[string(in.scratch)]; ok {
 		return shared
@@ -164,7 +162,7 @@ func (in *interned) internCarriers(cs []carrier, urls []URLRef) *carrierTable {
 	refs := make([]HostRef, len(cs))
 	for i, c := range cs {
 		refs[i] = c.host
-		t.urls[i] = in.internURLs(urls[c.start:c.end])
+		t.urls[i] = c.urls
 	}
 	t.hosts = newHostSet(refs, 0) // grown to all the snapshot's hosts by finish
 	in.carriers[key] = t
