@@ -3,12 +3,14 @@ package snapshot
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gaissmai/bart"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -57,7 +59,15 @@ func BuildMirrors(ctx context.Context, data []byte) (*Mirrors, error) {
 // it produces.
 func buildMirrors(ctx context.Context, r io.ReadSeeker, size int64) (*Mirrors, error) {
 	b := newBuilder()
-	err := eachRecord(ctx, r, size, func(num protowire.Number) bool { return num != 16 }, func(rec record) error {
+	dirs := 0
+	skipDirectories := func(num protowire.Number) bool {
+		if num == 16 {
+			dirs++
+			return false
+		}
+		return true
+	}
+	err := eachRecord(ctx, r, size, skipDirectories, func(rec record) error {
 		if rec.num == 16 {
 			return nil
 		}
@@ -69,6 +79,9 @@ func buildMirrors(ctx context.Context, r io.ReadSeeker, size int64) (*Mirrors, e
 	if !b.haveTime {
 		return nil, errors.New("required field Time not set")
 	}
+	b.m.directories = make(map[string]*Directory, min(dirs, maxPresized))
+	b.hostRef.densify()
+	b.urlRef.densify()
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
@@ -92,6 +105,10 @@ func buildMirrors(ctx context.Context, r io.ReadSeeker, size int64) (*Mirrors, e
 	}
 	return b.finish(), nil
 }
+
+// maxPresized bounds the directory map made ahead of its entries, for a
+// file of many empty records.
+const maxPresized = 1 << 20
 
 // eachRecord calls fn for every top-level field of the stream; keep says
 // which length-delimited fields are read rather than skipped.
@@ -131,10 +148,11 @@ func readNonEmpty(path string) ([]byte, error) {
 type builder struct {
 	m        *Mirrors
 	haveTime bool
-	hostRef  map[int64]HostRef
-	urlRef   map[int64]URLRef
+	hostRef  idIndex // HostRef by host id
+	urlRef   idIndex // URLRef by hcurl id
 	files    map[string]map[string]*File
 	interned
+	seen seenSections
 	warn warnings
 
 	strings map[string]string // interned country codes, and subpaths that are not a suffix of their directory
@@ -148,6 +166,8 @@ type builder struct {
 	countryHosts []HostRef
 	carriers     []carrier
 	urls         []URLRef
+	upper        []byte
+	entries      map[string]carrier // by ByHostId entry bytes, for carrierTable
 }
 
 // countryList is one ByCountry entry while a directory is indexed.
@@ -156,11 +176,11 @@ type countryList struct {
 	ids []int64
 }
 
-// carrier is one ByHostId entry while a directory is indexed: its hcurls
-// are urls[start:end] of the builder's scratch.
+// carrier is one ByHostId entry while a directory is indexed: its host
+// and the handle of its hcurls in the urlPool.
 type carrier struct {
-	host       HostRef
-	start, end int
+	host HostRef
+	urls uint32
 }
 
 func newBuilder() *builder {
@@ -175,23 +195,24 @@ func newBuilder() *builder {
 			netblockCountry:    new(bart.Table[string]),
 			continentRedirects: make(map[string]string),
 		},
-		hostRef:  make(map[int64]HostRef),
-		urlRef:   make(map[int64]URLRef),
+		hostRef:  newIDIndex(),
+		urlRef:   newIDIndex(),
 		files:    make(map[string]map[string]*File),
 		interned: newInterned(),
 		strings:  make(map[string]string),
+		entries:  make(map[string]carrier),
 	}
 }
 
 // ref returns the HostRef of a host id, creating a host with weight 1 on
 // first sight.
 func (b *builder) ref(id int64) HostRef {
-	if r, ok := b.hostRef[id]; ok {
-		return r
+	if r, ok := b.hostRef.get(id); ok {
+		return HostRef(r)
 	}
 	r := HostRef(len(b.m.hosts))
 	b.m.hosts = append(b.m.hosts, Host{ID: id, Weight: 1})
-	b.hostRef[id] = r
+	b.hostRef.set(id, uint32(r))
 	return r
 }
 
@@ -284,12 +305,12 @@ func (b *builder) hcurl(v []byte) error {
 	if err := proto.Unmarshal(v, &e); err != nil {
 		return fmt.Errorf("HCUrlCache: %w", err)
 	}
-	if r, dup := b.urlRef[e.GetKey()]; dup {
+	if r, dup := b.urlRef.get(e.GetKey()); dup {
 		b.warn.add("HCUrlCache: duplicate key %d (last one wins)", e.GetKey())
 		b.m.urls[r] = e.GetValue()
 		return nil
 	}
-	b.urlRef[e.GetKey()] = URLRef(len(b.m.urls))
+	b.urlRef.set(e.GetKey(), uint32(len(b.m.urls)))
 	b.m.urls = append(b.m.urls, e.GetValue())
 	return nil
 }
@@ -404,25 +425,91 @@ func (b *builder) hostNetblock(v []byte) error {
 	return nil
 }
 
-// directory indexes one MirrorListCacheType message.
+// directory indexes one MirrorListCacheType message. Its sections are
+// decoded only when one of them is new (see section): most directories
+// repeat another's lists byte for byte, and then only the top-level
+// fields are read.
 func (b *builder) directory(v []byte) error {
 	d := &b.dir
-	if err := d.decode(v); err != nil {
+	if err := d.scan(v); err != nil {
 		return fmt.Errorf("MirrorListCache: %w", err)
 	}
 	name := string(d.name)
 	if _, dup := b.m.directories[name]; dup {
 		b.warn.add("MirrorListCache: duplicate directory %q (last one wins)", name)
 	}
+	var keys [numSections]sectionKey
+	for i, sec := range d.sections {
+		keys[i] = keyOf(sec)
+	}
+	global, countries, carriers := b.seen.global[keys[globalSection]], b.seen.countries[keys[countrySection]], b.seen.carriers[keys[carrierSection]]
+	if global == nil || countries == nil || carriers == nil {
+		if err := d.decodeLazily(v); err != nil {
+			return fmt.Errorf("MirrorListCache: %w", err)
+		}
+		if global == nil {
+			global = b.internGlobal(b.sortedRefs(d.global))
+			b.seen.global.add(keys[globalSection], global)
+		}
+		if countries == nil {
+			countries = b.countryTable(d)
+			b.seen.countries.add(keys[countrySection], countries)
+		}
+		if carriers == nil {
+			var dropped bool
+			var err error
+			if carriers, dropped, err = b.carrierTable(name, d); err != nil {
+				return fmt.Errorf("MirrorListCache: %w", err)
+			}
+			if !dropped { // a repeat must warn again
+				b.seen.carriers.add(keys[carrierSection], carriers)
+			}
+		}
+	}
 	b.m.directories[name] = &Directory{
 		Name:      name,
 		Subpath:   b.subpath(name, d.subpath),
-		global:    *b.internGlobal(b.sortedRefs(d.global)),
-		countries: b.countryTable(d),
-		carriers:  *b.carrierTable(name, d),
+		global:    *global,
+		countries: countries,
+		carriers:  *carriers,
 		files:     b.files[name],
 	}
 	return nil
+}
+
+// seenSections maps the sections decoded so far to what they were
+// indexed as, for the directories that repeat them.
+type seenSections struct {
+	global    seen[globalList]
+	countries seen[countryTable]
+	carriers  seen[carrierTable]
+}
+
+// A sectionKey names a section by its SHA-256: holding the bytes of
+// every distinct section would add a third to the heap of a load (and
+// the collector's goal doubles it), where a digest costs 32 bytes, and
+// computing it is cheaper than decoding the section. Two sections with
+// the same digest are the same bytes: no SHA-256 collision is known. A
+// split section has the zero key, which is never added.
+type sectionKey [sha256.Size]byte
+
+func keyOf(sec section) sectionKey {
+	if sec.split {
+		return sectionKey{}
+	}
+	return sha256.Sum256(sec.raw)
+}
+
+type seen[T any] map[sectionKey]*T
+
+func (s *seen[T]) add(k sectionKey, t *T) {
+	if k == (sectionKey{}) {
+		return
+	}
+	if *s == nil {
+		*s = make(seen[T])
+	}
+	(*s)[k] = t
 }
 
 // internString returns a shared copy of s: subpaths and country codes
@@ -439,6 +526,24 @@ func (b *builder) internString(s []byte) string {
 	shared := string(s)
 	b.strings[shared] = shared
 	return shared
+}
+
+// appendUpper appends s upper-cased, as bytes.ToUpper would give it, to
+// dst: without the copy ToUpper makes even of a code that is already
+// upper-case, once per country of every directory.
+func appendUpper(dst, s []byte) []byte {
+	for _, c := range s {
+		if c >= utf8.RuneSelf {
+			return append(dst, bytes.ToUpper(s)...)
+		}
+	}
+	for _, c := range s {
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
 }
 
 // subpath returns the directory's subpath. It is nearly always the end of
@@ -467,7 +572,8 @@ func (b *builder) sortedRefs(ids []int64) []HostRef {
 func (b *builder) countryTable(d *dirMessage) *countryTable {
 	b.countries = b.countries[:0]
 	for _, e := range d.countries {
-		cc := b.internString(bytes.ToUpper(e.key))
+		b.upper = appendUpper(b.upper[:0], e.key)
+		cc := b.internString(b.upper)
 		b.countries = append(b.countries, countryList{cc: cc, ids: d.ids[e.start:e.end]})
 	}
 	slices.SortStableFunc(b.countries, func(x, y countryList) int { return strings.Compare(x.cc, y.cc) })
@@ -491,23 +597,46 @@ func (b *builder) countryTable(d *dirMessage) *countryTable {
 }
 
 // carrierTable interns the directory's ByHostId, dropping (with a warning)
-// hcurl ids that HCUrlCache does not have.
-func (b *builder) carrierTable(dir string, d *dirMessage) *carrierTable {
+// hcurl ids that HCUrlCache does not have; dropped says it did. Each
+// distinct entry is decoded once (see decodeLazily), and its host and
+// hcurl list remembered by its bytes.
+func (b *builder) carrierTable(dir string, d *dirMessage) (t *carrierTable, dropped bool, err error) {
 	b.carriers = b.carriers[:0]
-	b.urls = b.urls[:0]
 	for _, e := range d.hosts {
-		start := len(b.urls)
-		for _, id := range d.ids[e.start:e.end] {
-			u, ok := b.urlRef[id]
-			if !ok {
-				b.warn.add("directory %s: hcurl id %d not in HCUrlCache (URL dropped)", dir, id)
-				continue
+		c, ok := b.entries[string(e.raw)] // no allocation: map index by string(bytes)
+		if !ok {
+			var lost bool
+			if c, lost, err = b.carrier(dir, d, e.raw); err != nil {
+				return nil, false, err
 			}
-			b.urls = append(b.urls, u)
+			if !lost { // an entry that lost URLs must warn again
+				b.entries[string(e.raw)] = c
+			}
+			dropped = dropped || lost
 		}
-		b.carriers = append(b.carriers, carrier{host: b.ref(e.intKey), start: start, end: len(b.urls)})
+		b.carriers = append(b.carriers, c)
 	}
-	return b.internCarriers(b.carriers, b.urls)
+	return b.internCarriers(b.carriers), dropped, nil
+}
+
+// carrier decodes one ByHostId entry: its host, and the handle of its
+// hcurls (dropped says some were not in HCUrlCache).
+func (b *builder) carrier(dir string, d *dirMessage, raw []byte) (c carrier, dropped bool, err error) {
+	e, err := d.decodeHost(raw)
+	if err != nil {
+		return c, false, err
+	}
+	b.urls = b.urls[:0]
+	for _, id := range d.ids[e.start:e.end] {
+		u, ok := b.urlRef.get(id)
+		if !ok {
+			b.warn.add("directory %s: hcurl id %d not in HCUrlCache (URL dropped)", dir, id)
+			dropped = true
+			continue
+		}
+		b.urls = append(b.urls, URLRef(u))
+	}
+	return carrier{host: b.ref(e.intKey), urls: b.internURLs(b.urls)}, dropped, nil
 }
 
 // finish completes the index once every field has been read.

@@ -20,6 +20,43 @@ type dirMessage struct {
 	countries     []span // ByCountry: key, and its hosts in ids
 	hosts         []span // ByHostId: key, and its hcurls in ids
 	ids           []int64
+	one           []span // decodeHost's scratch
+
+	// The raw bytes of the Global (2), ByCountry (4) and ByHostId (6)
+	// fields, as scan finds them; see sections.
+	sections [numSections]section
+}
+
+// A section is the raw bytes of one repeated field of a directory
+// message, from its first record to the end of its last. Directories
+// carry the same mirrors by the thousand, and a writer encodes the same
+// list the same way: a section byte for byte like one seen before decodes
+// to the same list, which the builder then need not decode again. split
+// says other fields come between the field's records: the bytes are then
+// not the section, and it is always decoded.
+type section struct {
+	raw   []byte
+	split bool
+}
+
+const (
+	globalSection = iota
+	countrySection
+	carrierSection
+	numSections
+)
+
+// sectionOf returns the section of a field number, or -1.
+func sectionOf(num protowire.Number) int {
+	switch num {
+	case 2:
+		return globalSection
+	case 4:
+		return countrySection
+	case 6:
+		return carrierSection
+	}
+	return -1
 }
 
 // span is one key/value-list entry: key is the string key (ByCountry) or
@@ -28,15 +65,91 @@ type span struct {
 	key        []byte
 	intKey     int64
 	start, end int
+	raw        []byte // the entry's bytes, undecoded (ByHostId, decodeLazily)
 }
 
 func (d *dirMessage) reset() {
-	*d = dirMessage{global: d.global[:0], countries: d.countries[:0], hosts: d.hosts[:0], ids: d.ids[:0]}
+	*d = dirMessage{global: d.global[:0], countries: d.countries[:0], hosts: d.hosts[:0], ids: d.ids[:0], one: d.one}
+}
+
+// scan reads the message's top-level fields only: the name, the subpath
+// and the raw sections, leaving the lists undecoded. It refuses what
+// decode refuses at the top level (a known field of the wrong wire type,
+// a truncated field, no name); what decode refuses inside a section it
+// leaves to decode.
+func (d *dirMessage) scan(b []byte) error {
+	d.reset()
+	last := -1
+	for off := 0; off < len(b); {
+		num, typ, n := protowire.ConsumeTag(b[off:])
+		if n < 0 {
+			return protowire.ParseError(n)
+		}
+		var v []byte
+		m := 0
+		switch {
+		case typ == protowire.BytesType && (num == 1 || num == 3):
+			v, m = protowire.ConsumeBytes(b[off+n:])
+		case num == 1 || num == 3 || ((num == 4 || num == 6) && typ != protowire.BytesType):
+			return fmt.Errorf("field %d has wire type %d", num, typ)
+		case num == 2 && typ != protowire.VarintType && typ != protowire.BytesType:
+			return fmt.Errorf("repeated int64 field has wire type %d", typ)
+		default:
+			m = protowire.ConsumeFieldValue(num, typ, b[off+n:])
+		}
+		if m < 0 {
+			return protowire.ParseError(m)
+		}
+		switch num {
+		case 1:
+			d.name, d.haveName = v, true
+		case 3:
+			d.subpath = v
+		}
+		if i := sectionOf(num); i >= 0 {
+			sec := &d.sections[i]
+			switch {
+			case sec.raw == nil:
+				sec.raw = b[off : off+n+m]
+			case last == i:
+				sec.raw = sec.raw[:len(sec.raw)+n+m] // b continues where raw ends
+			default:
+				sec.split = true
+			}
+			last = i
+		} else {
+			last = -1
+		}
+		off += n + m
+	}
+	if !d.haveName {
+		return errors.New("required field directory not set")
+	}
+	return nil
 }
 
 // decode parses a MirrorListCacheType. Repeated int64 fields are accepted
 // packed or unpacked, as a protobuf decoder must.
-func (d *dirMessage) decode(b []byte) error {
+func (d *dirMessage) decode(b []byte) error { return d.decodeWith(b, false) }
+
+// decodeLazily is decode but for the ByHostId entries, whose bytes it
+// only records (span.raw): the builder decodes each distinct entry once
+// (decodeHost), and a host's entry is the same in thousands of
+// directories.
+func (d *dirMessage) decodeLazily(b []byte) error { return d.decodeWith(b, true) }
+
+// decodeHost decodes a ByHostId entry that decodeLazily recorded.
+func (d *dirMessage) decodeHost(raw []byte) (span, error) {
+	one := d.one[:0]
+	err := d.entry(&one, raw, protowire.VarintType, "ByHostId")
+	d.one = one
+	if err != nil {
+		return span{}, err
+	}
+	return one[0], nil
+}
+
+func (d *dirMessage) decodeWith(b []byte, lazyHosts bool) error {
 	d.reset()
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
@@ -62,7 +175,10 @@ func (d *dirMessage) decode(b []byte) error {
 		case num == 6 && typ == protowire.BytesType:
 			var v []byte
 			v, n = protowire.ConsumeBytes(b)
-			if n >= 0 {
+			switch {
+			case n >= 0 && lazyHosts:
+				d.hosts = append(d.hosts, span{raw: v})
+			case n >= 0:
 				err = d.entry(&d.hosts, v, protowire.VarintType, "ByHostId")
 			}
 		case num == 1 || num == 3 || num == 4 || num == 6:

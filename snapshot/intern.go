@@ -23,6 +23,9 @@ type interned struct {
 	countryLists [][]HostRef         // every distinct ByCountry list
 	carriers     map[string]*carrierTable
 	scratch      []byte
+
+	carrierKeys    []uint64 // sortCarriers' scratch
+	sortedCarriers []carrier
 }
 
 func newInterned() interned {
@@ -141,18 +144,15 @@ func (in *interned) internCodes(ccs []string) []string {
 }
 
 // internCarriers sorts cs by host, keeps the first entry of a host listed
-// twice, and returns the shared table with that content; urls holds the
-// hcurls that cs's entries point into.
-func (in *interned) internCarriers(cs []carrier, urls []URLRef) *carrierTable {
-	slices.SortStableFunc(cs, func(a, b carrier) int { return int(a.host) - int(b.host) })
-	cs = slices.CompactFunc(cs, func(a, b carrier) bool { return a.host == b.host })
+// twice, and returns the shared table with that content. Equal hcurl
+// lists have equal handles (internURLs), so the hosts and handles say
+// what the table holds.
+func (in *interned) internCarriers(cs []carrier) *carrierTable {
+	cs = in.sortCarriers(cs)
 	in.scratch = in.scratch[:0]
 	for _, c := range cs {
 		in.scratch = binary.AppendUvarint(in.scratch, uint64(c.host))
-		in.scratch = binary.AppendUvarint(in.scratch, uint64(c.end-c.start))
-		for _, u := range urls[c.start:c.end] {
-			in.scratch = binary.AppendUvarint(in.scratch, uint64(u))
-		}
+		in.scratch = binary.AppendUvarint(in.scratch, uint64(c.urls))
 	}
 	if shared, ok := in.carriers[string(in.scratch)]; ok {
 		return shared
@@ -162,7 +162,7 @@ func (in *interned) internCarriers(cs []carrier, urls []URLRef) *carrierTable {
 	refs := make([]HostRef, len(cs))
 	for i, c := range cs {
 		refs[i] = c.host
-		t.urls[i] = in.internURLs(urls[c.start:c.end])
+		t.urls[i] = c.urls
 	}
 	t.hosts = newHostSet(refs, 0) // grown to all the snapshot's hosts by finish
 	in.carriers[key] = t
@@ -208,4 +208,26 @@ func (w *warnings) list() []string {
 		return w.kept
 	}
 	return append(w.kept, fmt.Sprintf("... and %d more", w.dropped))
+}
+
+// sortCarriers returns cs sorted by host, with only the first entry of a
+// host listed twice, in scratch space valid until the next call. It sorts
+// each entry's host and index packed in one integer, which orders them as
+// a stable sort by host would, several times faster than one.
+func (in *interned) sortCarriers(cs []carrier) []carrier {
+	keys := in.carrierKeys[:0]
+	for i, c := range cs {
+		keys = append(keys, uint64(c.host)<<32|uint64(i))
+	}
+	slices.Sort(keys)
+	sorted := in.sortedCarriers[:0]
+	for i, k := range keys {
+		c := cs[uint32(k)]
+		if i > 0 && c.host == sorted[len(sorted)-1].host {
+			continue
+		}
+		sorted = append(sorted, c)
+	}
+	in.carrierKeys, in.sortedCarriers = keys, sorted
+	return sorted
 }

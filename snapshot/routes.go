@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/netip"
 	"os"
-	"strconv"
 
 	"github.com/gaissmai/bart"
 )
@@ -87,24 +86,101 @@ func parseRoutes(ctx context.Context, in io.Reader) (*Routes, error) {
 	return r, nil
 }
 
-// parseRoute parses one "PREFIX ASN" line.
+// parseRoute parses one "PREFIX ASN" line. The usual line, an IPv4
+// prefix in the one spelling netip.ParsePrefix accepts for it, is parsed
+// in place; others (IPv6, a bare address) go through ParsePrefix.
 func parseRoute(line []byte) (netip.Prefix, uint32, bool) {
 	line = bytes.TrimSpace(line)
-	sep := bytes.IndexAny(line, " \t")
+	sep := indexBlank(line)
 	if sep < 0 {
 		return netip.Prefix{}, 0, false
 	}
 	prefix, asnText := line[:sep], bytes.TrimLeft(line[sep:], " \t")
-	if bytes.ContainsAny(asnText, " \t") {
+	asn, ok := parseASN(asnText)
+	if !ok {
 		return netip.Prefix{}, 0, false
 	}
-	pfx, err := ParsePrefix(string(prefix))
-	if err != nil || pfx.Bits() == 0 {
+	pfx, ok := parseIPv4Prefix(prefix)
+	if !ok {
+		var err error
+		if pfx, err = ParsePrefix(string(prefix)); err != nil {
+			return netip.Prefix{}, 0, false
+		}
+	}
+	if pfx.Bits() == 0 {
 		return netip.Prefix{}, 0, false
 	}
-	asn, err := strconv.ParseUint(string(asnText), 10, 32)
-	if err != nil {
-		return netip.Prefix{}, 0, false
+	return pfx, asn, true
+}
+
+// indexBlank returns the index of the first space or tab in s, or -1.
+func indexBlank(s []byte) int {
+	for i, c := range s {
+		if c == ' ' || c == '\t' {
+			return i
+		}
 	}
-	return pfx, uint32(asn), true
+	return -1
+}
+
+// parseASN parses a decimal uint32 as strconv.ParseUint(s, 10, 32) does:
+// digits only, leading zeros allowed.
+func parseASN(s []byte) (uint32, bool) {
+	if len(s) == 0 {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + uint64(c-'0')
+		if v > 1<<32-1 {
+			return 0, false
+		}
+	}
+	return uint32(v), true
+}
+
+// parseIPv4Prefix parses "a.b.c.d/n" as ParsePrefix would (decimal
+// fields without leading zeros, bits from 0 to 32 without them, host bits
+// masked), and reports false for anything else, which may still be a
+// prefix ParsePrefix accepts.
+func parseIPv4Prefix(s []byte) (netip.Prefix, bool) {
+	var ip [4]byte
+	i := 0
+	for f := range ip {
+		if f > 0 {
+			if i >= len(s) || s[i] != '.' {
+				return netip.Prefix{}, false
+			}
+			i++
+		}
+		v, n := 0, 0
+		for ; i < len(s) && n < 3 && '0' <= s[i] && s[i] <= '9'; i, n = i+1, n+1 {
+			v = v*10 + int(s[i]-'0')
+		}
+		if n == 0 || v > 255 || (n > 1 && s[i-n] == '0') {
+			return netip.Prefix{}, false
+		}
+		ip[f] = byte(v)
+	}
+	if i >= len(s) || s[i] != '/' {
+		return netip.Prefix{}, false
+	}
+	bitsText := s[i+1:]
+	if len(bitsText) == 0 || len(bitsText) > 2 || (len(bitsText) == 2 && bitsText[0] == '0') {
+		return netip.Prefix{}, false
+	}
+	bits := 0
+	for _, c := range bitsText {
+		if c < '0' || c > '9' {
+			return netip.Prefix{}, false
+		}
+		bits = bits*10 + int(c-'0')
+	}
+	if bits > 32 {
+		return netip.Prefix{}, false
+	}
+	return netip.PrefixFrom(netip.AddrFrom4(ip), bits).Masked(), true
 }
