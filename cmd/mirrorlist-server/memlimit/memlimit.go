@@ -35,7 +35,6 @@ import (
 	"runtime/metrics"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -82,7 +81,6 @@ type Limiter struct {
 	log      *zap.Logger
 	baseline uint64 // live heap before the first snapshot
 
-	mu        sync.Mutex // serialises Published
 	live      prometheus.Gauge
 	snapshot  prometheus.Gauge
 	limit     prometheus.Gauge
@@ -137,9 +135,9 @@ func New(cfg Config) (*Limiter, error) {
 // measure must hold no garbage and no previous snapshot: unless a
 // collection ended after publishedAt (the reloader releases memory after
 // every build), it collects first, once, concurrently with the requests.
+// The reloader's goroutine, which owns every build, is its one caller
+// (through reload.Config.OnResult); it is not for concurrent use.
 func (l *Limiter) Published(publishedAt time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	var gc debug.GCStats
 	debug.ReadGCStats(&gc)
 	if publishedAt.IsZero() || !gc.LastGC.After(publishedAt) {
