@@ -9,21 +9,19 @@ import (
 	"io"
 	"net/netip"
 	"os"
-
-	"github.com/gaissmai/bart"
 )
 
 // Routes is the part of a Snapshot built from the global netblocks file: a
 // longest-prefix-match table from BGP routes to their origin ASN.
 type Routes struct {
-	table    *bart.Table[uint32]
+	table    routeTable
 	count    int
 	skipped  int
 	warnings []string
 }
 
 // Lookup returns the ASN of the longest route containing addr.
-func (r *Routes) Lookup(addr netip.Addr) (uint32, bool) { return r.table.Lookup(addr) }
+func (r *Routes) Lookup(addr netip.Addr) (uint32, bool) { return r.table.lookup(addr) }
 
 // Len returns the number of routes in the table.
 func (r *Routes) Len() int { return r.count }
@@ -51,7 +49,8 @@ func ParseRoutes(ctx context.Context, data []byte) (*Routes, error) {
 }
 
 func parseRoutes(ctx context.Context, in io.Reader) (*Routes, error) {
-	r := &Routes{table: new(bart.Table[uint32])}
+	r := &Routes{}
+	var b routeTableBuilder
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64<<10), 64<<10)
 	lines := 0
@@ -68,7 +67,7 @@ func parseRoutes(ctx context.Context, in io.Reader) (*Routes, error) {
 			}
 			continue
 		}
-		r.table.Insert(pfx, asn)
+		b.add(pfx, asn)
 		r.count++
 	}
 	if err := sc.Err(); err != nil {
@@ -79,6 +78,10 @@ func parseRoutes(ctx context.Context, in io.Reader) (*Routes, error) {
 			return nil, errors.New("file is empty")
 		}
 		return nil, errors.New("no usable route (expected lines like \"134.108.0.0/16 553\")")
+	}
+	var err error
+	if r.table, err = b.build(ctx); err != nil {
+		return nil, err
 	}
 	if r.skipped > 0 {
 		r.warnings = append(r.warnings, fmt.Sprintf("netblocks: %d lines skipped (unparsable or /0)", r.skipped))
