@@ -55,7 +55,8 @@ func (r *Reloader) attempt(ctx context.Context, forced bool) (res Result) {
 		res.Generation = r.st.Generation
 		return res // Unchanged
 	}
-	next, err := r.assemble(r.paced(ctx, cur), cur, todo)
+	bctx, serial := r.paced(ctx, cur)
+	next, err := r.assemble(bctx, cur, todo, serial)
 	if err != nil {
 		return r.failed(res, Failed, err)
 	}
@@ -112,11 +113,11 @@ func sameSize(a, b fileID) bool {
 	return a.exists() && b.exists() && a.info.Size() == b.info.Size()
 }
 
-// assemble loads the parts in todo, concurrently, and joins them with the
-// current snapshot's other parts. It is the server's one loader group:
-// snapshot.Load, for tools and tests, reads the four files one after the
-// other.
-func (r *Reloader) assemble(ctx context.Context, cur *snapshot.Snapshot, todo Parts) (*snapshot.Snapshot, error) {
+// assemble loads the parts in todo, concurrently unless serial, and joins
+// them with the current snapshot's other parts. It is the server's one
+// loader group: snapshot.Load, for tools and tests, reads the four files
+// one after the other.
+func (r *Reloader) assemble(ctx context.Context, cur *snapshot.Snapshot, todo Parts, serial bool) (*snapshot.Snapshot, error) {
 	var (
 		m  *snapshot.Mirrors
 		g  *snapshot.GeoIP
@@ -127,6 +128,9 @@ func (r *Reloader) assemble(ctx context.Context, cur *snapshot.Snapshot, todo Pa
 		m, g, rt, c = cur.Parts()
 	}
 	eg, ctx := errgroup.WithContext(ctx)
+	if serial {
+		eg.SetLimit(1)
+	}
 	r.loadPart(eg, todo, 0, func(path string) (err error) { m, err = r.load.mirrors(ctx, path); return err })
 	r.loadPart(eg, todo, 1, func(path string) (err error) { g, err = r.load.geoip(path); return err })
 	r.loadPart(eg, todo, 2, func(path string) (err error) { rt, err = r.load.routes(ctx, path); return err })

@@ -10,28 +10,26 @@ import (
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
 
-// A build after the first runs in slices of paceSlice, each followed by
-// a pause of pacePause in which the requests have the processor to
-// themselves: a build then takes at most a quarter of a processor that
-// the requests keep busy, and a request waits at most about a slice for
-// it. Unpaced, the loaders run until the scheduler preempts them, up to
-// 10 ms each, and four of them and the collector took turns before a
-// request got its own. The cost is a build about four times as long,
-// under load or not; the first load, which no request is waiting on, is
-// not paced. (The measurements behind the choice are in the commit
-// message; .ci/bench.sh's "reload under load" rows repeat them.)
-const (
-	paceSlice = time.Millisecond
-	pacePause = 3 * time.Millisecond
-)
-
-// paced returns the context of a build over cur: paced unless it is the
-// first load (or the tests that make many builds switched pacing off).
-func (r *Reloader) paced(ctx context.Context, cur *snapshot.Snapshot) context.Context {
+// paced returns the context of a build over cur, and whether the build
+// runs its loaders one after the other. The first load, which no request
+// waits on, runs them concurrently and flat out (as do the tests that
+// make many builds). A build after it runs them one at a time, paced to
+// buildDuty unless that is a whole processor: a build then takes at most
+// a quarter of the machine, and a request waits at most about a slice
+// for it. Unpaced and concurrent, the loaders ran until the scheduler
+// preempted them, up to 10 ms each, and four of them and the collector
+// took turns before a request got its own. The cost is a build about
+// four times as long on one processor, twice on two. (The measurements
+// behind the choice are in the commit messages; .ci/bench.sh's "reload
+// under load" rows repeat them.)
+func (r *Reloader) paced(ctx context.Context, cur *snapshot.Snapshot) (context.Context, bool) {
 	if cur == nil || r.unpaced {
-		return ctx
+		return ctx, false
 	}
-	return snapshot.WithPause(ctx, newPacer(paceSlice, pacePause).wait)
+	if duty := buildDuty(runtime.GOMAXPROCS(0)); duty < 1 {
+		ctx = snapshot.WithPause(ctx, newPacer(paceSlice, duty).wait)
+	}
+	return ctx, true
 }
 
 // collect runs a garbage collection after a build, published or not,

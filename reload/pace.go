@@ -1,44 +1,60 @@
 package reload
 
-import (
-	"sync"
-	"time"
-)
+import "time"
+
+// buildShare is the share of the server's processors that a build after
+// the first may take while requests are being answered.
+const buildShare = 0.25
+
+// paceSlice is how long a paced build works between two pauses: short, so
+// that a request that arrives while it works waits little.
+const paceSlice = time.Millisecond
+
+// buildDuty returns the share of one processor that a paced build's one
+// goroutine may take on procs processors: buildShare of all of them, so that on four
+// processors or more it works without pauses (and still takes no more
+// than a quarter of the machine, since a paced build's loaders run one
+// after the other).
+func buildDuty(procs int) float64 { return buildShare * float64(procs) }
 
 // pacer spreads a build over time so that the requests get the
-// processor: after every slice of work, every loader sleeps for pause.
+// processor: after every slice of work, the build sleeps for as long as
+// keeps its duty. It measures the work it pauses for rather than
+// trusting the slice, since a loader reaches its next checkpoint late
+// when a step is long, when it was preempted, or when the collector had
+// it assist; pausing in proportion keeps the build's share whatever the
+// slices were.
+//
 // Yielding without sleeping would not do: a goroutine that yields goes
 // back to the run queue, which the scheduler serves before it polls the
 // network, so requests that arrived meanwhile would wait for the next
 // preemption all the same. A sleep lets the processor idle, and the
 // scheduler then polls the network and runs them.
+//
+// A pacer has one caller at a time: a paced build runs its loaders one
+// after the other.
 type pacer struct {
-	slice, pause time.Duration
-	now          func() time.Time    // time.Now but in tests
-	sleep        func(time.Duration) // time.Sleep but in tests
+	slice time.Duration
+	rest  float64             // pause per unit of work
+	now   func() time.Time    // time.Now but in tests
+	sleep func(time.Duration) // time.Sleep but in tests
 
-	mu       sync.Mutex // the loaders of one build run concurrently
-	resume   time.Time  // the end of the current pause
-	sliceEnd time.Time  // the end of the slice after it
+	resumed time.Time // when the current slice of work began
 }
 
-func newPacer(slice, pause time.Duration) *pacer {
-	return &pacer{slice: slice, pause: pause, now: time.Now, sleep: time.Sleep, sliceEnd: time.Now().Add(slice)}
+// newPacer returns a pacer that works in slices of slice and keeps to
+// duty, the share of the time it may work (0 < duty < 1).
+func newPacer(slice time.Duration, duty float64) *pacer {
+	return &pacer{slice: slice, rest: (1 - duty) / duty, now: time.Now, sleep: time.Sleep, resumed: time.Now()}
 }
 
-// wait is the loaders' pause (snapshot.WithPause): once the slice is
-// over it starts a pause, and every loader that calls it during one
-// sleeps until its end.
+// wait is the loaders' pause (snapshot.WithPause): once a slice's worth
+// of work is done, it sleeps for rest times the work.
 func (p *pacer) wait() {
-	p.mu.Lock()
-	now := p.now()
-	if !now.Before(p.sliceEnd) {
-		p.resume = now.Add(p.pause)
-		p.sliceEnd = p.resume.Add(p.slice)
+	worked := p.now().Sub(p.resumed)
+	if worked < p.slice {
+		return
 	}
-	until := p.resume
-	p.mu.Unlock()
-	if d := until.Sub(now); d > 0 {
-		p.sleep(d)
-	}
+	p.sleep(time.Duration(float64(worked) * p.rest))
+	p.resumed = p.now()
 }

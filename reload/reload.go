@@ -16,7 +16,7 @@
 // Only the parts whose files changed are rebuilt: a new GeoIP database is
 // assembled with the current snapshot's Mirrors, Routes and Continents.
 // A forced reload (Trigger, ReloadNow and the HTTP handler) rebuilds
-// every part. Builds after the first are paced (see paceSlice), so that
+// every part. Builds after the first are paced (see buildShare), so that
 // one made while the server is busy leaves the processor to the requests.
 //
 // What it cannot see: a change to the target of a symlink that points into
