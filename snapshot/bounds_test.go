@@ -218,3 +218,23 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// TestBuildMirrorsFieldNumberBeyondRange: a top-level tag whose field
+// number does not fit in 29 bits is refused, as proto.Unmarshal refuses
+// it, rather than cut to 32 bits, which here would make it field 1
+// (Time) and overwrite the snapshot's time.
+func TestBuildMirrorsFieldNumberBeyondRange(t *testing.T) {
+	data, ok := fuzzCorpus(t, "FuzzBuildMirrors")["tiny-fixture"]
+	if !ok {
+		t.Fatal("corpus file tiny-fixture is missing")
+	}
+	if _, err := snapshot.BuildMirrors(context.Background(), data); err != nil {
+		t.Fatalf("the fixture itself: %v", err)
+	}
+	data = protowire.AppendVarint(slices.Clone(data), (1<<32+1)<<3|uint64(protowire.VarintType))
+	data = protowire.AppendVarint(data, 42)
+	_, err := snapshot.BuildMirrors(context.Background(), data)
+	if err == nil || !strings.Contains(err.Error(), "invalid field number") {
+		t.Errorf("error %v, want an invalid field number", err)
+	}
+}

@@ -81,9 +81,9 @@ func (d *dirMessage) scan(b []byte) error {
 	d.reset()
 	last := -1
 	for off := 0; off < len(b); {
-		num, typ, n := protowire.ConsumeTag(b[off:])
-		if n < 0 {
-			return protowire.ParseError(n)
+		num, typ, n, err := consumeTag(b[off:])
+		if err != nil {
+			return err
 		}
 		var v []byte
 		m := 0
@@ -152,12 +152,11 @@ func (d *dirMessage) decodeHost(raw []byte) (span, error) {
 func (d *dirMessage) decodeWith(b []byte, lazyHosts bool) error {
 	d.reset()
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return protowire.ParseError(n)
+		num, typ, n, err := consumeTag(b)
+		if err != nil {
+			return err
 		}
 		b = b[n:]
-		var err error
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			d.name, n = protowire.ConsumeBytes(b)
@@ -206,12 +205,11 @@ func (d *dirMessage) entry(list *[]span, b []byte, keyType protowire.Type, what 
 	e := span{start: len(d.ids)}
 	haveKey := false
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return protowire.ParseError(n)
+		num, typ, n, err := consumeTag(b)
+		if err != nil {
+			return err
 		}
 		b = b[n:]
-		var err error
 		switch {
 		case num == 1 && typ == keyType && keyType == protowire.BytesType:
 			e.key, n = protowire.ConsumeBytes(b)
@@ -270,4 +268,17 @@ func consumeInts(dst []int64, typ protowire.Type, b []byte) ([]int64, int, error
 		return dst, n, nil
 	}
 	return dst, 0, fmt.Errorf("repeated int64 field has wire type %d", typ)
+}
+
+// consumeTag is protowire.ConsumeTag that also refuses, as proto.Unmarshal
+// does, a field number above protowire.MaxValidNumber.
+func consumeTag(b []byte) (protowire.Number, protowire.Type, int, error) {
+	num, typ, n := protowire.ConsumeTag(b)
+	if n < 0 {
+		return 0, 0, 0, protowire.ParseError(n)
+	}
+	if !num.IsValid() {
+		return 0, 0, 0, fmt.Errorf("invalid field number %d", num)
+	}
+	return num, typ, n, nil
 }
