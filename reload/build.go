@@ -21,7 +21,7 @@ var ErrChangedWhileRead = errors.New("file changed while it was read")
 // to slow a build down.
 type loaders struct {
 	mirrors    func(context.Context, string) (*snapshot.Mirrors, error)
-	geoip      func(string) (*snapshot.GeoIP, error)
+	geoip      func(context.Context, string) (*snapshot.GeoIP, error)
 	routes     func(context.Context, string) (*snapshot.Routes, error)
 	continents func(string) (*snapshot.Continents, error)
 }
@@ -132,7 +132,7 @@ func (r *Reloader) assemble(ctx context.Context, cur *snapshot.Snapshot, todo Pa
 		eg.SetLimit(1)
 	}
 	r.loadPart(eg, todo, 0, func(path string) (err error) { m, err = r.load.mirrors(ctx, path); return err })
-	r.loadPart(eg, todo, 1, func(path string) (err error) { g, err = r.load.geoip(path); return err })
+	r.loadPart(eg, todo, 1, func(path string) (err error) { g, err = r.load.geoip(ctx, path); return err })
 	r.loadPart(eg, todo, 2, func(path string) (err error) { rt, err = r.load.routes(ctx, path); return err })
 	r.loadPart(eg, todo, 3, func(path string) (err error) { c, err = r.load.continents(path); return err })
 	if err := eg.Wait(); err != nil {

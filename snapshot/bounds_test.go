@@ -204,7 +204,7 @@ func TestParseContinentsManyDuplicates(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := snapshot.Assemble(buildMirrors(t, minimalList()),
-		must(snapshot.ParseGeoIP(mmdb(t, "GeoLite2-Country"))),
+		must(snapshot.ParseGeoIP(context.Background(), mmdb(t, "GeoLite2-Country"))),
 		must(snapshot.ParseRoutes(context.Background(), []byte("81.0.0.0/8 3320\n"))), c)
 	st := s.Stats()
 	if len(st.Warnings) > 60 || !slices.ContainsFunc(st.Warnings, func(w string) bool { return strings.Contains(w, "99999 duplicate") }) {

@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -19,7 +20,8 @@ import (
 // has a few hundred records shared by all its networks, and decoding one
 // costs a walk of the record and a string allocation per request.
 type GeoIP struct {
-	reader *maxminddb.Reader
+	reader   *maxminddb.Reader
+	networks int // networks that carry data, counted at load
 	// countries maps a record's offset in the data section to its
 	// country.iso_code. It is copied on write: readers never lock, and
 	// the few hundred misses of a database's lifetime pay for the copy.
@@ -31,12 +33,12 @@ type GeoIP struct {
 const maxCachedRecords = 1 << 16
 
 // LoadGeoIP reads the GeoIP2/GeoLite2 country database at path.
-func LoadGeoIP(path string) (*GeoIP, error) {
+func LoadGeoIP(ctx context.Context, path string) (*GeoIP, error) {
 	data, err := readNonEmpty(path)
 	if err != nil {
 		return nil, err
 	}
-	g, err := ParseGeoIP(data)
+	g, err := ParseGeoIP(ctx, data)
 	if err != nil {
 		return nil, fmt.Errorf("geoip %s: %w", path, err)
 	}
@@ -46,8 +48,10 @@ func LoadGeoIP(path string) (*GeoIP, error) {
 // ParseGeoIP opens a database held in memory; it keeps data, which the
 // caller must not modify afterwards. Databases that are not of a country
 // type (GeoIP2-Country, GeoLite2-Country, or a City database, which carries
-// the same country record) are refused.
-func ParseGeoIP(data []byte) (*GeoIP, error) {
+// the same country record) are refused. It counts the database's networks
+// for the reloader's shrink guard, stopping at a checkpoint every thousand:
+// a commercial country database has about a million.
+func ParseGeoIP(ctx context.Context, data []byte) (*GeoIP, error) {
 	r, err := maxminddb.OpenBytes(data)
 	if err != nil {
 		return nil, err
@@ -63,22 +67,37 @@ func ParseGeoIP(data []byte) (*GeoIP, error) {
 		return nil, fmt.Errorf("probe lookup: %w", err)
 	}
 	g := &GeoIP{reader: r}
+	if g.networks, err = countNetworks(ctx, r); err != nil {
+		return nil, err
+	}
 	g.countries.Store(new(map[uintptr]string))
 	return g, nil
 }
 
-// Networks counts the database's networks that carry data, walking its
-// search tree: for the reloader's shrink guard, not the request path.
-func (g *GeoIP) Networks() int {
+// countNetworks walks the search tree and counts the networks that carry
+// data, up to the first that does not decode.
+func countNetworks(ctx context.Context, r *maxminddb.Reader) (int, error) {
 	n := 0
-	for res := range g.reader.Networks() {
+	for res := range r.Networks() {
+		if n%1024 == 0 {
+			if err := checkpoint(ctx); err != nil {
+				return 0, err
+			}
+		}
 		if res.Err() != nil {
 			break
 		}
 		n++
 	}
-	return n
+	if err := ctx.Err(); err != nil {
+		return 0, err // canceled at the last checkpoint
+	}
+	return n, nil
 }
+
+// Networks returns the number of the database's networks that carry
+// data: for the reloader's shrink guard.
+func (g *GeoIP) Networks() int { return g.networks }
 
 // Country returns addr's country.iso_code, or "" when the database has none
 // or the record cannot be decoded.

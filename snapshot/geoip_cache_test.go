@@ -1,6 +1,7 @@
 package snapshot_test
 
 import (
+	"context"
 	"net/netip"
 	"sync"
 	"testing"
@@ -19,7 +20,7 @@ func TestGeoIPCountryCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := snapshot.ParseGeoIP(set.GeoIP)
+	g, err := snapshot.ParseGeoIP(context.Background(), set.GeoIP)
 	if err != nil {
 		t.Fatal(err)
 	}

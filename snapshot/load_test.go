@@ -219,7 +219,7 @@ func TestNetblockCountryFirstMatch(t *testing.T) {
 		l.NetblockCountryCache = append(l.NetblockCountryCache, &mm.StringStringMap{Key: proto.String(e[0]), Value: proto.String(e[1])})
 	}
 	m := buildMirrors(t, l)
-	s := snapshot.Assemble(m, must(snapshot.ParseGeoIP(mmdb(t, "GeoLite2-Country"))),
+	s := snapshot.Assemble(m, must(snapshot.ParseGeoIP(context.Background(), mmdb(t, "GeoLite2-Country"))),
 		must(snapshot.ParseRoutes(context.Background(), []byte("81.0.0.0/8 3320\n"))), must(snapshot.ParseContinents([]byte("DE,EU\n"))))
 	for addr, want := range map[string]string{
 		"10.1.2.3":          "AA",

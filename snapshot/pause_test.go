@@ -23,6 +23,7 @@ func TestPause(t *testing.T) {
 	}{
 		{"BuildMirrors", func(ctx context.Context) error { _, err := snapshot.BuildMirrors(ctx, set.Snapshot); return err }, 685 / 16},
 		{"ParseRoutes", func(ctx context.Context) error { _, err := snapshot.ParseRoutes(ctx, set.Routes); return err }, 2},
+		{"ParseGeoIP", func(ctx context.Context) error { _, err := snapshot.ParseGeoIP(ctx, set.GeoIP); return err }, 1},
 	}
 	for _, l := range loaders {
 		pauses := 0

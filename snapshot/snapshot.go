@@ -107,7 +107,7 @@ func Load(ctx context.Context, p Paths) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	g, err := LoadGeoIP(p.GeoIP)
+	g, err := LoadGeoIP(ctx, p.GeoIP)
 	if err != nil {
 		return nil, err
 	}

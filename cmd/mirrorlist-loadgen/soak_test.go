@@ -142,7 +142,7 @@ func TestSoakFiles(t *testing.T) {
 	if _, err := snapshot.BuildMirrors(ctx, f.badCache); err == nil {
 		t.Error("the bad protobuf loads")
 	}
-	if _, err := snapshot.ParseGeoIP(f.badGeoIP); err == nil {
+	if _, err := snapshot.ParseGeoIP(context.Background(), f.badGeoIP); err == nil {
 		t.Error("the bad GeoIP database loads")
 	}
 	if _, err := snapshot.ParseRoutes(ctx, f.badRoutes); err == nil {
