@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"context"
+	"encoding/binary"
 	"math"
 	"net/netip"
 	"slices"
@@ -54,7 +55,8 @@ func (b *routeTableBuilder) add(pfx netip.Prefix, asn uint32) {
 	b.v6 = append(b.v6, route[v6Key]{start: newV6Key(pfx.Addr()), bits: uint8(pfx.Bits()), asn: asn})
 }
 
-// build returns the table, stopping at checkpoints while it sorts.
+// build returns the table, stopping at checkpoints while it sorts and
+// sweeps.
 func (b *routeTableBuilder) build(ctx context.Context) (routeTable, error) {
 	v4, err := flatten(ctx, b.v4)
 	if err != nil {
@@ -79,9 +81,7 @@ type rangeKey[K any] interface {
 // v4Key is an IPv4 address as a number.
 type v4Key uint32
 
-func newV4Key(a [4]byte) v4Key {
-	return v4Key(a[0])<<24 | v4Key(a[1])<<16 | v4Key(a[2])<<8 | v4Key(a[3])
-}
+func newV4Key(a [4]byte) v4Key { return v4Key(binary.BigEndian.Uint32(a[:])) }
 
 func (a v4Key) less(b v4Key) bool { return a < b }
 
@@ -96,12 +96,7 @@ type v6Key struct{ hi, lo uint64 }
 
 func newV6Key(a netip.Addr) v6Key {
 	b := a.As16()
-	var k v6Key
-	for i := range 8 {
-		k.hi = k.hi<<8 | uint64(b[i])
-		k.lo = k.lo<<8 | uint64(b[8+i])
-	}
-	return k
+	return v6Key{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}
 }
 
 func (a v6Key) less(b v6Key) bool { return a.hi < b.hi || (a.hi == b.hi && a.lo < b.lo) }
@@ -201,34 +196,39 @@ func flatten[K rangeKey[K]](ctx context.Context, routes []route[K]) (rangeTable[
 	for len(open) > 0 {
 		open = f.pop(open)
 	}
-	t := rangeTable[K]{starts: slices.Clip(f.starts), values: slices.Clip(f.values), asns: slices.Clip(f.asns)}
-	if len(t.starts) > 0 {
-		t.buckets = make([]uint32, 1<<16+1)
-		i := 0
-		for h := range t.buckets {
-			for i < len(t.starts) && t.starts[i].top16() < uint32(h) {
-				i++
-			}
-			t.buckets[h] = uint32(i)
-		}
-	}
+	t := f.table
+	t.buckets = bucketsOf(t.starts)
 	return t, nil
 }
 
-// flattener accumulates a rangeTable.
+// bucketsOf returns the index of rangeTable.buckets over sorted starts.
+func bucketsOf[K rangeKey[K]](starts []K) []uint32 {
+	if len(starts) == 0 {
+		return nil
+	}
+	buckets := make([]uint32, 1<<16+1)
+	i := 0
+	for h := range buckets {
+		for i < len(starts) && starts[i].top16() < uint32(h) {
+			i++
+		}
+		buckets[h] = uint32(i)
+	}
+	return buckets
+}
+
+// flattener accumulates a rangeTable's ranges and ASNs.
 type flattener[K rangeKey[K]] struct {
-	starts []K
-	values []uint32
-	asns   []uint32
-	index  map[uint32]uint32 // ASN → value
+	table rangeTable[K]
+	index map[uint32]uint32 // ASN → value
 }
 
 // value returns the value that stands for asn.
 func (f *flattener[K]) value(asn uint32) uint32 {
 	v, ok := f.index[asn]
 	if !ok {
-		f.asns = append(f.asns, asn)
-		v = uint32(len(f.asns))
+		f.table.asns = append(f.table.asns, asn)
+		v = uint32(len(f.table.asns))
 		f.index[asn] = v
 	}
 	return v
@@ -262,22 +262,23 @@ func (f *flattener[K]) pop(open []route[K]) []route[K] {
 // emit starts a range at k with value v, merging it into the range
 // before when they would be equal.
 func (f *flattener[K]) emit(k K, v uint32) {
-	if n := len(f.starts); n > 0 && f.starts[n-1] == k {
-		f.starts, f.values = f.starts[:n-1], f.values[:n-1]
+	t := &f.table
+	if n := len(t.starts); n > 0 && t.starts[n-1] == k {
+		t.starts, t.values = t.starts[:n-1], t.values[:n-1]
 	}
-	if n := len(f.values); (n > 0 && f.values[n-1] == v) || (n == 0 && v == 0) {
+	if n := len(t.values); (n > 0 && t.values[n-1] == v) || (n == 0 && v == 0) {
 		return
 	}
-	f.starts = append(f.starts, k)
-	f.values = append(f.values, v)
+	t.starts = append(t.starts, k)
+	t.values = append(t.values, v)
 }
 
 // sortRunLen is the length of the runs sortRoutes sorts between two
 // checkpoints before merging them.
 const sortRunLen = 4096
 
-// sortRoutes sorts routes by route.before, stably, as a bottom-up merge sort that
-// stops at a checkpoint every few thousand routes: one call to
+// sortRoutes sorts routes by route.before, stably, as a bottom-up merge
+// sort that stops at a checkpoint every few thousand routes: one call to
 // slices.SortFunc over a million routes would hold the processor for
 // longer than a paced build may.
 func sortRoutes[K rangeKey[K]](ctx context.Context, routes []route[K]) error {
