@@ -49,12 +49,9 @@ func (rr *recordReader) next(keep func(protowire.Number) bool) (record, error) {
 	if err != nil {
 		return rec, rr.fail(rec, err)
 	}
-	if tag>>3 > uint64(protowire.MaxValidNumber) { // before the conversion, which would wrap
-		return rec, rr.fail(rec, fmt.Errorf("invalid field number %d", tag>>3))
-	}
-	rec.num, rec.typ = protowire.Number(tag>>3), protowire.Type(tag&7)
+	rec.num, rec.typ = protowire.DecodeTag(tag) // -1 for a number too large for 32 bits
 	if !rec.num.IsValid() {
-		return rec, rr.fail(rec, fmt.Errorf("invalid field number %d", rec.num))
+		return rec, rr.fail(rec, fmt.Errorf("invalid field number %d", tag>>3))
 	}
 	switch rec.typ {
 	case protowire.VarintType:
