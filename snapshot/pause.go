@@ -22,6 +22,7 @@ func checkpoint(ctx context.Context) error {
 	}
 	if pause, ok := ctx.Value(pauseKey{}).(func()); ok {
 		pause()
+		return ctx.Err() // a build canceled during its pause stops now
 	}
 	return nil
 }
