@@ -106,9 +106,11 @@ type generator struct {
 	hosts      []host        // ascending id
 	hostByID   map[int32]int // index into hosts
 	categories map[int32]*category
-	hcIndex    map[int32]int32   // host category id → its dense number
-	hcurls     map[int32][]int64 // host category id → its public hcurl ids, ascending
-	upToDate   map[int32][]int32 // directory id → dense numbers of the host categories up to date there
+	merged     map[string]*category         // categoriesOf's unions, by their category ids
+	exclusive  map[int32]map[int32]struct{} // directory id → the only host ids that may serve it
+	hcIndex    map[int32]int32              // host category id → its dense number
+	hcurls     map[int32][]int64            // host category id → its public hcurl ids, ascending
+	upToDate   map[int32][]int32            // directory id → dense numbers of the host categories up to date there
 	head       headCaches
 	serving    map[int64]struct{}
 }
@@ -128,6 +130,8 @@ func newGenerator(opt Options) *generator {
 		start:      opt.Now(),
 		hostByID:   make(map[int32]int),
 		categories: make(map[int32]*category),
+		merged:     make(map[string]*category),
+		exclusive:  make(map[int32]map[int32]struct{}),
 		hcIndex:    make(map[int32]int32),
 		hcurls:     make(map[int32][]int64),
 		upToDate:   make(map[int32][]int32),
