@@ -127,7 +127,7 @@ func (dw *directoryWriter) flush() error {
 // by the hosts of every one of them (the Rust generator takes only the
 // first category_directory row's). Its Subpath, one per entry, is cut from
 // the top directory of the lowest category id that has one, so categories
-// with another top directory are left out there: a hcurl is the URL of its
+// with another top directory are left out there: an hcurl is the URL of its
 // own category's top directory, and joined to that Subpath it would name
 // the wrong place (MirrorManager2 listed those URLs nonetheless).
 func (g *generator) categoriesOf(cats []int32) *category {

@@ -1,8 +1,11 @@
 // Package cachegen builds the mirrorlist snapshot (mirrorlist_cache.proto,
-// docs/snapshot-format.md) from MirrorManager2's PostgreSQL
-// database, with the semantics of the Rust project's generate-mirrorlist-
-// cache (adrianreber/mirrorlist-server), itself a replacement for
-// MirrorManager2's mm2_refresh_mirrorlist_cache.
+// docs/snapshot-format.md) from MirrorManager2's PostgreSQL database, as
+// a drop-in for the Rust project's generate-mirrorlist-cache
+// (adrianreber/mirrorlist-server), production's generator, which replaced
+// MirrorManager2's own writer, mm2_refresh_mirrorlist_cache. Where the
+// Rust generator dropped a MirrorManager2 feature that operators still
+// set (peer ASNs, exclusive directories, the hosts of a directory's other
+// categories), it follows MirrorManager2.
 //
 // Every query streams its rows; nothing is loaded into ORM objects. The
 // per-host tables, the host categories and the up-to-date marks
@@ -11,9 +14,9 @@
 // one at a time as the last query streams the directories, so memory does
 // not grow with the size of the output.
 //
-// Where the output differs from the Rust generator's, on purpose, the
-// comment at the place says so in the snapshot format's terms; the README
-// section "Generating the snapshot" lists the differences.
+// Where the output differs from either's, on purpose, the comment at the
+// place says so in the snapshot format's terms; the README section
+// "Differences from MirrorManager2 and the Rust generator" lists them all.
 package cachegen
 
 import (
