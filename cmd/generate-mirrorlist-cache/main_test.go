@@ -140,10 +140,10 @@ func TestGenerate(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
 	summary := lines[len(lines)-1]
-	if !strings.HasPrefix(summary, "wrote "+target+": ") || !strings.Contains(summary, " 8 directories, 14 hosts (10 serving)") {
+	if !strings.HasPrefix(summary, "wrote "+target+": ") || !strings.Contains(summary, " 15 directories, 18 hosts (13 serving)") {
 		t.Errorf("summary line: %s", summary)
 	}
-	if len(lines) < 10 || !strings.HasPrefix(lines[0], "step 1: hosts: 14 rows (") {
+	if len(lines) < 10 || !strings.HasPrefix(lines[0], "step 1: hosts: 18 rows (") {
 		t.Errorf("-d should print a line per step first:\n%s", stdout)
 	}
 	if !strings.Contains(stderr, `warning: host 8 (ca-netblocks.example.ca): netblock "not a netblock" skipped`) {
@@ -157,8 +157,8 @@ func TestGenerate(t *testing.T) {
 	if !localhost {
 		t.Errorf("netblock localhost not resolved to 127.0.0.1/32: %v", first.HostNetblockCache)
 	}
-	if n := len(first.GetMirrorListCache()); n != 8 {
-		t.Errorf("%d directories written, want 8", n)
+	if n := len(first.GetMirrorListCache()); n != 15 {
+		t.Errorf("%d directories written, want 15", n)
 	}
 	info, err := os.Stat(target)
 	if err != nil {

@@ -2,6 +2,7 @@ package cachegen
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -50,41 +51,33 @@ func (g *generator) writeHead(w io.Writer) error {
 }
 
 // streamDirectories runs the last query, the directories of every
-// category in id order, and writes one MirrorListCache entry per row as it
-// arrives.
-//
-// A directory in several categories belongs to the one with the lowest id
-// (the Rust generator takes the first category_directory row it reads).
+// category in id order, and writes one MirrorListCache entry per directory
+// as its rows arrive: one row per category it is in, lowest id first.
 func (g *generator) streamDirectories(ctx context.Context, tx pgx.Tx, w io.Writer) error {
 	const sql = `
 SELECT d.id, d.name, cd.category_id
-FROM directory d JOIN (
-	SELECT DISTINCT ON (directory_id) directory_id, category_id
-	FROM category_directory ORDER BY directory_id, category_id
-) cd ON cd.directory_id = d.id
-ORDER BY d.id`
+FROM directory d JOIN category_directory cd ON cd.directory_id = d.id
+ORDER BY d.id, cd.category_id`
 	bw := bufio.NewWriterSize(w, 1<<20)
-	enc := &dirEncoder{}
-	sel := newSelection(len(g.hcIndex))
+	dw := &directoryWriter{g: g, w: bw, sel: newSelection(len(g.hcIndex)), id: -1}
 	err := g.query(ctx, tx, "directories", sql, func(rows pgx.Rows) error {
 		var id, cat int32
 		var name string
 		if err := rows.Scan(&id, &name, &cat); err != nil {
 			return err
 		}
-		c := g.categories[cat]
-		if c == nil {
-			g.warn("directory %q: its category %d has no top directory; left out", name, cat)
-			return nil
+		if id != dw.id {
+			if err := dw.flush(); err != nil {
+				return err
+			}
+			dw.id, dw.name, dw.cats = id, name, dw.cats[:0]
 		}
-		e := g.entry(sel, name, c, g.upToDate[id])
-		delete(g.upToDate, id)
-		if _, err := bw.Write(enc.appendField(e)); err != nil {
-			return fmt.Errorf("writing the snapshot: %w", err)
-		}
-		g.stats.Directories++
+		dw.cats = append(dw.cats, cat)
 		return nil
 	})
+	if err == nil {
+		err = dw.flush()
+	}
 	if err != nil {
 		return err
 	}
@@ -93,6 +86,79 @@ ORDER BY d.id`
 		return fmt.Errorf("writing the snapshot: %w", err)
 	}
 	return nil
+}
+
+// A directoryWriter gathers the rows of one directory and writes its
+// entry once they are all read.
+type directoryWriter struct {
+	g    *generator
+	w    *bufio.Writer
+	enc  dirEncoder
+	sel  *selection
+	id   int32   // the directory being read, or -1
+	name string  // its name
+	cats []int32 // its categories, ascending
+}
+
+// flush writes the entry of the directory read so far, if any.
+func (dw *directoryWriter) flush() error {
+	g := dw.g
+	if dw.id < 0 {
+		return nil
+	}
+	c := g.categoriesOf(dw.cats)
+	if c == nil {
+		g.warn("directory %q: its categories %v have no top directory; left out", dw.name, dw.cats)
+		return nil
+	}
+	e := g.entry(dw.sel, dw.name, c, g.upToDate[dw.id], g.exclusive[dw.id])
+	delete(g.upToDate, dw.id)
+	if _, err := dw.w.Write(dw.enc.appendField(e)); err != nil {
+		return fmt.Errorf("writing the snapshot: %w", err)
+	}
+	g.stats.Directories++
+	return nil
+}
+
+// categoriesOf returns the category whose hosts serve a directory in cats
+// (ascending ids), or nil if none of them has a top directory.
+//
+// A directory in several categories is served, as MirrorManager2 wrote it,
+// by the hosts of every one of them (the Rust generator takes only the
+// first category_directory row's). Its Subpath, one per entry, is cut from
+// the top directory of the lowest category id that has one, so categories
+// with another top directory are left out there: an hcurl is the URL of its
+// own category's top directory, and joined to that Subpath it would name
+// the wrong place (MirrorManager2 listed those URLs nonetheless).
+func (g *generator) categoriesOf(cats []int32) *category {
+	if len(cats) == 1 {
+		return g.categories[cats[0]]
+	}
+	key := fmt.Sprint(cats)
+	if c, ok := g.merged[key]; ok {
+		return c
+	}
+	var u *category
+	for _, id := range cats {
+		c := g.categories[id]
+		switch {
+		case c == nil:
+			continue
+		case u == nil:
+			u = &category{top: c.top, topLen: c.topLen}
+		case c.top != u.top:
+			g.warn("directories in categories %v: category %d's top directory is not the first's; its hosts are left out of them", cats, id)
+			continue
+		}
+		u.hcs = append(u.hcs, c.hcs...)
+	}
+	if u != nil {
+		slices.SortFunc(u.hcs, func(a, b hostCategory) int {
+			return cmp.Or(cmp.Compare(a.host, b.host), cmp.Compare(a.id, b.id))
+		})
+	}
+	g.merged[key] = u
+	return u
 }
 
 // A directoryEntry is one MirrorListCache element before encoding. Its
@@ -122,6 +188,7 @@ type selection struct {
 	entry directoryEntry
 	cc    map[string][]int64
 	i2    map[string][]int64
+	urls  []int64 // the merged hcurl lists of hosts in several categories
 }
 
 func newSelection(hostCategories int) *selection {
@@ -132,19 +199,21 @@ func newSelection(hostCategories int) *selection {
 	}
 }
 
-// entry selects the hosts of one directory, as the Rust generator does:
-// every host category of the directory's category whose host is active
-// and that is always up to date or has an up-to-date host_category_dir
-// row for the directory. Each joins ByHostId with its public hcurls (if it
-// has any); public ones also join Global and ByCountry; ByCountryInternet2
-// takes Internet2 hosts, private ones only if they serve Internet2
-// clients.
+// entry selects the hosts of one directory: every active host with a host
+// category of c that is always up to date or has an up-to-date
+// host_category_dir row for the directory, and that has public hcurls
+// there; if only is not nil, just the hosts it names. Each joins ByHostId
+// with those hcurls; public ones also join Global and ByCountry;
+// ByCountryInternet2 takes Internet2 hosts, private ones only if they
+// serve Internet2 clients.
 //
 // Differences from the Rust generator: always_up2date is the host
 // category's own (Rust applied the last-read host category's flag to all
-// of a host's categories), and ByCountry's keys are sorted (Rust: first
-// seen).
-func (g *generator) entry(s *selection, dir string, c *category, upHCs []int32) *directoryEntry {
+// of a host's categories); a host whose hcurls are all private is in no
+// list (Rust put it in Global and ByCountry, where a client asking for its
+// country got an empty answer); ByCountry's keys are sorted (Rust: first
+// seen). The first two are MirrorManager2's choices.
+func (g *generator) entry(s *selection, dir string, c *category, upHCs []int32, only map[int32]struct{}) *directoryEntry {
 	for _, i := range upHCs {
 		s.up[i] = true
 	}
@@ -153,21 +222,28 @@ func (g *generator) entry(s *selection, dir string, c *category, upHCs []int32) 
 	e.subpath = subpath(dir, c.topLen)
 	e.global = e.global[:0]
 	e.byHost = e.byHost[:0]
+	s.urls = s.urls[:0]
 	clear(s.cc)
 	clear(s.i2)
-	for _, hc := range c.hcs {
-		if !hc.always && !s.up[hc.index] {
+	for i := 0; i < len(c.hcs); {
+		// The host categories of one host: one, or one per category of
+		// a directory in several.
+		j := i + 1
+		for j < len(c.hcs) && c.hcs[j].host == c.hcs[i].host {
+			j++
+		}
+		h := &g.hosts[c.hcs[i].host]
+		urls := s.servedURLs(g, c.hcs[i:j])
+		i = j
+		if len(urls) == 0 || !h.active {
 			continue
 		}
-		h := &g.hosts[hc.host]
-		if !h.active {
+		if _, ok := only[h.id]; only != nil && !ok {
 			continue
 		}
 		id := int64(h.id)
-		if urls := g.hcurls[hc.id]; len(urls) > 0 {
-			e.byHost = append(e.byHost, hostURLs{host: id, urls: urls})
-			g.serving[id] = struct{}{}
-		}
+		e.byHost = append(e.byHost, hostURLs{host: id, urls: urls})
+		g.serving[id] = struct{}{}
 		if h.private && !h.internet2Clients {
 			continue
 		}
@@ -188,6 +264,35 @@ func (g *generator) entry(s *selection, dir string, c *category, upHCs []int32) 
 	e.byCountry = groups(e.byCountry[:0], s.cc)
 	e.byInternet2 = groups(e.byInternet2[:0], s.i2)
 	return e
+}
+
+// servedURLs returns the public hcurls of one host's host categories that
+// are up to date in the directory, ascending. With one such category they
+// are its own list; several are merged into s.urls, valid until the next
+// entry.
+func (s *selection) servedURLs(g *generator, hcs []hostCategory) []int64 {
+	var first []int64
+	n := 0
+	for _, hc := range hcs {
+		if urls := g.hcurls[hc.id]; len(urls) > 0 && (hc.always || s.up[hc.index]) {
+			if n == 0 {
+				first = urls
+			}
+			n++
+		}
+	}
+	if n <= 1 {
+		return first
+	}
+	start := len(s.urls)
+	for _, hc := range hcs {
+		if hc.always || s.up[hc.index] {
+			s.urls = append(s.urls, g.hcurls[hc.id]...)
+		}
+	}
+	merged := s.urls[start:]
+	slices.Sort(merged)
+	return merged
 }
 
 // groups lists m's entries sorted by country.

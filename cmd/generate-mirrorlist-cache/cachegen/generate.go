@@ -1,8 +1,11 @@
 // Package cachegen builds the mirrorlist snapshot (mirrorlist_cache.proto,
-// docs/snapshot-format.md) from MirrorManager2's PostgreSQL
-// database, with the semantics of the Rust project's generate-mirrorlist-
-// cache (adrianreber/mirrorlist-server), itself a replacement for
-// MirrorManager2's mm2_refresh_mirrorlist_cache.
+// docs/snapshot-format.md) from MirrorManager2's PostgreSQL database, as
+// a drop-in for the Rust project's generate-mirrorlist-cache
+// (adrianreber/mirrorlist-server), production's generator, which replaced
+// MirrorManager2's own writer, mm2_refresh_mirrorlist_cache. Where the
+// Rust generator dropped a MirrorManager2 feature that operators still
+// set (peer ASNs, exclusive directories, the hosts of a directory's other
+// categories), it follows MirrorManager2.
 //
 // Every query streams its rows; nothing is loaded into ORM objects. The
 // per-host tables, the host categories and the up-to-date marks
@@ -11,9 +14,9 @@
 // one at a time as the last query streams the directories, so memory does
 // not grow with the size of the output.
 //
-// Where the output differs from the Rust generator's, on purpose, the
-// comment at the place says so in the snapshot format's terms; the README
-// section "Generating the snapshot" lists the differences.
+// Where the output differs from either's, on purpose, the comment at the
+// place says so in the snapshot format's terms; the README section
+// "Differences from MirrorManager2 and the Rust generator" lists them all.
 package cachegen
 
 import (
@@ -106,9 +109,11 @@ type generator struct {
 	hosts      []host        // ascending id
 	hostByID   map[int32]int // index into hosts
 	categories map[int32]*category
-	hcIndex    map[int32]int32   // host category id → its dense number
-	hcurls     map[int32][]int64 // host category id → its public hcurl ids, ascending
-	upToDate   map[int32][]int32 // directory id → dense numbers of the host categories up to date there
+	merged     map[string]*category         // categoriesOf's unions, by their category ids
+	exclusive  map[int32]map[int32]struct{} // directory id → the only host ids that may serve it
+	hcIndex    map[int32]int32              // host category id → its dense number
+	hcurls     map[int32][]int64            // host category id → its public hcurl ids, ascending
+	upToDate   map[int32][]int32            // directory id → dense numbers of the host categories up to date there
 	head       headCaches
 	serving    map[int64]struct{}
 }
@@ -128,6 +133,8 @@ func newGenerator(opt Options) *generator {
 		start:      opt.Now(),
 		hostByID:   make(map[int32]int),
 		categories: make(map[int32]*category),
+		merged:     make(map[string]*category),
+		exclusive:  make(map[int32]map[int32]struct{}),
 		hcIndex:    make(map[int32]int32),
 		hcurls:     make(map[int32][]int64),
 		upToDate:   make(map[int32][]int32),

@@ -76,7 +76,7 @@ func TestHandDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := cachegen.Stats{Directories: 8, Hosts: 14, ServingHosts: 10, HCUrls: 19, RepoArches: 5, Disabled: 2, FileDetailDir: 4, HostNetblocks: 5, Bytes: int64(out.Len())}
+	want := cachegen.Stats{Directories: 15, Hosts: 18, ServingHosts: 13, HCUrls: 24, RepoArches: 8, Disabled: 2, FileDetailDir: 6, HostNetblocks: 5, Bytes: int64(out.Len())}
 	if st != want {
 		t.Errorf("stats:\nhave %+v\nwant %+v", st, want)
 	}
@@ -95,8 +95,10 @@ func TestHandDatabase(t *testing.T) {
 	}
 	h := handlerOf(s)
 	const (
-		fedora  = "repo=fedora-41&arch=x86_64"
-		updates = "repo=updates-released-f41&arch=x86_64"
+		fedora   = "repo=fedora-41&arch=x86_64"
+		updates  = "repo=updates-released-f41&arch=x86_64"
+		spins    = "repo=alt-spins-41&arch=x86_64"
+		unserved = "repo=alt-unserved-41&arch=x86_64"
 	)
 	for _, tc := range []struct{ name, target string }{
 		{"metalink_de", "/metalink?" + fedora + "&ip=" + fixtures.TinyAddrDE},
@@ -119,6 +121,16 @@ func TestHandDatabase(t *testing.T) {
 		{"mirrorlist_disabled_no_directory", "/mirrorlist?repo=fedora-38&arch=x86_64&ip=" + fixtures.TinyAddrDE},
 		{"mirrorlist_invalid_repo", "/mirrorlist?repo=rawhide-noversion&arch=x86_64&ip=" + fixtures.TinyAddrDE},
 		{"mirrorlist_path_top", "/mirrorlist?path=pub/fedora/linux&ip=" + fixtures.TinyAddrUS},
+		{"mirrorlist_peer_asn", "/mirrorlist?" + spins + "&ip=" + fixtures.TinyAddrDEPrivate},
+		{"mirrorlist_shared_directory", "/mirrorlist?" + spins + "&ip=" + fixtures.TinyAddrDE},
+		{"metalink_shared_directory", "/metalink?" + spins + "&ip=" + fixtures.TinyAddrDE},
+		{"mirrorlist_no_empty_country", "/mirrorlist?" + spins + "&country=de,&ip=" + fixtures.TinyAddrUnknown},
+		{"mirrorlist_exclusive_host", "/mirrorlist?repo=alt-iot-41&arch=x86_64&ip=" + fixtures.TinyAddrUnknown},
+		{"mirrorlist_unserved", "/mirrorlist?" + unserved + "&ip=" + fixtures.TinyAddrDE},
+		{"metalink_unserved", "/metalink?" + unserved + "&ip=" + fixtures.TinyAddrDE},
+		{"mirrorlist_netblock_country_netmask", "/mirrorlist?" + fedora + "&ip=6.1.2.3"},
+		{"mirrorlist_netblock_country_host_bits", "/mirrorlist?" + fedora + "&ip=203.0.113.50"},
+		{"mirrorlist_private_urls_only_country", "/mirrorlist?" + fedora + "&country=tr&ip=" + fixtures.TinyAddrTR},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			golden(t, filepath.Join("testdata", "handdb", tc.name+".txt"), []byte(tc.target+"\n"+serve(h, tc.target)))

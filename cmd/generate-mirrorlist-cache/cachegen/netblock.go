@@ -10,26 +10,14 @@ import (
 )
 
 // parseNetblock turns a host_netblock value, free text typed by mirror
-// administrators, into prefixes: a CIDR prefix, a bare address (a /32 or
-// /128), an IPv4 address with a dotted netmask (192.0.2.0/255.255.255.0),
-// or else a host name, resolved to one /32 or /128 per address.
-//
-// Unlike the Rust generator, which keeps what was typed, prefixes are
-// written masked (192.0.2.7/24 becomes 192.0.2.0/24), so that two ways of
-// writing one network share a HostNetblockCache entry.
+// administrators, into prefixes: one of parseAddressBlock's forms, or else
+// a host name, resolved to one /32 or /128 per address.
 func (g *generator) parseNetblock(ctx context.Context, s string) ([]netip.Prefix, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return nil, errors.New("empty")
 	}
-	if p, err := netip.ParsePrefix(s); err == nil {
-		return []netip.Prefix{p.Masked()}, nil
-	}
-	if a, err := netip.ParseAddr(s); err == nil {
-		return []netip.Prefix{netip.PrefixFrom(a, a.BitLen())}, nil
-	}
-	if addr, mask, ok := strings.Cut(s, "/"); ok {
-		p, err := parseNetmask(addr, mask)
+	if p, ok, err := parseAddressBlock(s); ok {
 		if err != nil {
 			return nil, err
 		}
@@ -50,6 +38,33 @@ func (g *generator) parseNetblock(ctx context.Context, s string) ([]netip.Prefix
 		return nil, errors.New("name has no addresses")
 	}
 	return out, nil
+}
+
+// parseAddressBlock parses the address forms of a netblock, trimmed of
+// spaces: a CIDR prefix, a bare address (a /32 or /128), or an IPv4
+// address with a dotted netmask (192.0.2.0/255.255.255.0). ok is false
+// when s has none of their shapes (it may be a host name); err is set
+// when it has one but does not parse.
+//
+// Prefixes come out masked (192.0.2.7/24 becomes 192.0.2.0/24), unlike
+// the Rust generator, which keeps what was typed, and MirrorManager2,
+// whose IPy refuses it: the administrator meant the network, which is
+// also how the server reads it, and two spellings of one network then
+// share an entry.
+func parseAddressBlock(s string) (p netip.Prefix, ok bool, err error) {
+	s = strings.TrimSpace(s)
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), true, nil
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		return netip.PrefixFrom(a, a.BitLen()), true, nil
+	}
+	addr, mask, found := strings.Cut(s, "/")
+	if !found {
+		return netip.Prefix{}, false, nil
+	}
+	p, err = parseNetmask(addr, mask)
+	return p, true, err
 }
 
 // parseNetmask parses an IPv4 address and a dotted, contiguous netmask.

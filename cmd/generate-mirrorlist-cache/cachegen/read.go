@@ -3,6 +3,7 @@ package cachegen
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -24,10 +25,13 @@ type host struct {
 	country          string // upper case; "" when unknown
 }
 
-// A category is a content category and the host categories that carry it.
+// A category is a content category and the host categories that carry
+// it; or, for a directory in several categories, the union of those that
+// share its top directory (see categoriesOf).
 type category struct {
+	top    int32          // the top directory's id
 	topLen int            // length of the top directory's name
-	hcs    []hostCategory // ascending host id
+	hcs    []hostCategory // ascending host id, then host category id
 }
 
 // A hostCategory is one host_category row: a host carrying a category.
@@ -83,6 +87,7 @@ func (g *generator) readTables(ctx context.Context, tx pgx.Tx) error {
 	for _, read := range []func(context.Context, pgx.Tx) error{
 		g.readHosts,
 		g.readCountryAllowed,
+		g.readExclusiveHosts,
 		g.readNetblocks,
 		g.readHCUrls,
 		g.readCategories,
@@ -92,6 +97,7 @@ func (g *generator) readTables(ctx context.Context, tx pgx.Tx) error {
 		g.readRepositories,
 		g.readDisabled,
 		g.readRedirects,
+		g.readNetblockCountries,
 	} {
 		if err := read(ctx, tx); err != nil {
 			return err
@@ -103,7 +109,8 @@ func (g *generator) readTables(ctx context.Context, tx pgx.Tx) error {
 const hostsSQL = `
 SELECT h.id, h.name, s.user_active AND h.user_active AND h.admin_active AND s.admin_active,
        h.private OR s.private, h.internet2, h.internet2_clients, h.country,
-       h.bandwidth_int, h.max_connections, h.asn_clients, h.asn
+       h.bandwidth_int, h.max_connections, h.asn_clients, h.asn,
+       ARRAY(SELECT p.asn FROM host_peer_asn p WHERE p.host_id = h.id ORDER BY p.asn)
 FROM host h JOIN site s ON s.id = h.site_id
 ORDER BY h.id`
 
@@ -111,8 +118,10 @@ ORDER BY h.id`
 // not: country, bandwidth, max connections, ASN.
 //
 // Active means the site's and the host's user_active and admin_active, as
-// in the Rust generator (MirrorManager2's Python ignored the site's
-// admin_active).
+// in the Rust generator. (MirrorManager2's directory query checks the
+// same four; its Host.is_active, which decides the netblocks and
+// country-allowed lists, leaves out the site's admin_active, so its
+// writer kept those of a disabled site's hosts, which serve no directory.)
 func (g *generator) readHosts(ctx context.Context, tx pgx.Tx) error {
 	asnIndex := make(map[int32]int)
 	return g.query(ctx, tx, "hosts", hostsSQL, func(rows pgx.Rows) error {
@@ -123,9 +132,10 @@ func (g *generator) readHosts(ctx context.Context, tx pgx.Tx) error {
 			maxConn    int32
 			asnClients bool
 			asn        *int32
+			peers      []int32
 		)
 		if err := rows.Scan(&h.id, &h.name, &h.active, &h.private, &h.internet2, &h.internet2Clients,
-			&country, &bandwidth, &maxConn, &asnClients, &asn); err != nil {
+			&country, &bandwidth, &maxConn, &asnClients, &asn, &peers); err != nil {
 			return err
 		}
 		if country != nil {
@@ -143,23 +153,47 @@ func (g *generator) readHosts(ctx context.Context, tx pgx.Tx) error {
 		if h.country != "" {
 			c.country = append(c.country, &pb.IntStringMap{Key: proto.Int64(id), Value: proto.String(h.country)})
 		}
-		if asnClients && asn != nil {
-			i, ok := asnIndex[*asn]
-			if !ok {
-				i = len(c.asn)
-				asnIndex[*asn] = i
-				c.asn = append(c.asn, &pb.IntRepeatedIntMap{Key: proto.Int64(int64(*asn))})
+		if asnClients {
+			if asn != nil {
+				c.asn = addASNHost(c.asn, asnIndex, *asn, id)
 			}
-			c.asn[i].Value = append(c.asn[i].Value, id)
+			for _, a := range peers {
+				c.asn = addASNHost(c.asn, asnIndex, a, id)
+			}
 		}
 		g.stats.Hosts++
 		return nil
 	})
 }
 
-// clampBandwidth is MirrorManager's clamp of bandwidth_int to 1–10,000
-// (10 Gbit/s). A NULL (the column allows it; the Rust generator fails on
-// it) counts as the least, 1, as the server counts a missing value.
+// addASNHost adds host to asn's HostAsnCache entry, once. A host that
+// serves its ASN's clients is listed under its own ASN and, as
+// MirrorManager2 lists it, under each of its peer ASNs (host_peer_asn,
+// which MirrorManager2's admins set on a host's page; the Rust generator
+// ignores them).
+func addASNHost(cache []*pb.IntRepeatedIntMap, index map[int32]int, asn int32, host int64) []*pb.IntRepeatedIntMap {
+	i, ok := index[asn]
+	if !ok {
+		i = len(cache)
+		index[asn] = i
+		cache = append(cache, &pb.IntRepeatedIntMap{Key: proto.Int64(int64(asn))})
+	}
+	// Hosts come in id order: a host already listed is the last one.
+	e := cache[i]
+	if n := len(e.Value); n == 0 || e.Value[n-1] != host {
+		e.Value = append(e.Value, host)
+	}
+	return cache
+}
+
+// clampBandwidth clamps bandwidth_int (Mbit/s) to 1–10,000, the Rust
+// generator's clamp: production has weighed no host above 10 Gbit/s
+// since it replaced MirrorManager2's writer, whose clamp was 1–100,000.
+// The number is what each mirror's administrator typed, unchecked, and
+// the clamp bounds the share of a country's traffic one host can claim.
+// A NULL (the column allows it; the Rust generator fails on it) counts
+// as the least, 1, as in MirrorManager2 and as the server counts a
+// missing value.
 func clampBandwidth(b *int32) int64 {
 	if b == nil {
 		return 1
@@ -196,6 +230,27 @@ func (g *generator) readCountryAllowed(ctx context.Context, tx pgx.Tx) error {
 		}
 		e := g.head.countryAllowed[i]
 		e.Value = append(e.Value, strings.ToUpper(country))
+		return nil
+	})
+}
+
+// readExclusiveHosts reads directory_exclusive_host: a directory with rows
+// there is served by the hosts they name and no others, as MirrorManager2
+// wrote it. (The Rust generator ignores the table as never used; it is
+// set in MirrorManager2's admin pages.)
+func (g *generator) readExclusiveHosts(ctx context.Context, tx pgx.Tx) error {
+	const sql = `SELECT directory_id, host_id FROM directory_exclusive_host`
+	return g.query(ctx, tx, "directory_exclusive_host", sql, func(rows pgx.Rows) error {
+		var dir, hostID int32
+		if err := rows.Scan(&dir, &hostID); err != nil {
+			return err
+		}
+		only := g.exclusive[dir]
+		if only == nil {
+			only = make(map[int32]struct{})
+			g.exclusive[dir] = only
+		}
+		only[hostID] = struct{}{}
 		return nil
 	})
 }
@@ -266,14 +321,14 @@ func (g *generator) readHCUrls(ctx context.Context, tx pgx.Tx) error {
 }
 
 func (g *generator) readCategories(ctx context.Context, tx pgx.Tx) error {
-	const sql = `SELECT c.id, d.name FROM category c JOIN directory d ON d.id = c.topdir_id`
+	const sql = `SELECT c.id, d.id, d.name FROM category c JOIN directory d ON d.id = c.topdir_id`
 	return g.query(ctx, tx, "category", sql, func(rows pgx.Rows) error {
-		var id int32
+		var id, topID int32
 		var top string
-		if err := rows.Scan(&id, &top); err != nil {
+		if err := rows.Scan(&id, &topID, &top); err != nil {
 			return err
 		}
-		g.categories[id] = &category{topLen: len(top)}
+		g.categories[id] = &category{top: topID, topLen: len(top)}
 		return nil
 	})
 }
@@ -326,7 +381,8 @@ func (g *generator) readUpToDate(ctx context.Context, tx pgx.Tx) error {
 // Differences from the Rust generator: a NULL timestamp sorts last, not
 // first (PostgreSQL's DESC default), so that a detail of unknown age never
 // becomes the metalink's main hash; equal timestamps are ordered newest
-// row first; a negative timestamp or size is written as 0 (Rust panics).
+// row first; a negative timestamp or size is written as 0 (Rust panics);
+// an empty checksum is left unset, as MirrorManager2 left it.
 func (g *generator) readFileDetails(ctx context.Context, tx pgx.Tx) error {
 	const sql = `
 SELECT fd.directory_id, d.name, fd.filename, fd.timestamp, fd.size, fd.sha1, fd.md5, fd.sha256, fd.sha512
@@ -362,14 +418,21 @@ ORDER BY fd.directory_id, fd.timestamp DESC NULLS LAST, fd.id DESC`
 		f.FileDetails = append(f.FileDetails, &pb.FileDetailsType{
 			TimeStamp: proto.Uint64(nonNegative(ts)),
 			Size:      proto.Uint64(nonNegative(size)),
-			SHA1:      sha1,
-			MD5:       md5,
-			SHA256:    sha256,
-			SHA512:    sha512,
+			SHA1:      nonEmpty(sha1),
+			MD5:       nonEmpty(md5),
+			SHA256:    nonEmpty(sha256),
+			SHA512:    nonEmpty(sha512),
 		})
 		g.stats.FileDetailDir = len(g.head.fileDetails)
 		return nil
 	})
+}
+
+func nonEmpty(s *string) *string {
+	if s == nil || *s == "" {
+		return nil
+	}
+	return s
 }
 
 func nonNegative(v *int64) uint64 {
@@ -429,7 +492,6 @@ func (g *generator) readRedirects(ctx context.Context, tx pgx.Tx) error {
 	}{
 		{"repository_redirect", `SELECT from_repo, to_repo FROM repository_redirect WHERE to_repo IS NOT NULL ORDER BY id`, &g.head.repoRedirect},
 		{"country_continent_redirect", `SELECT country, continent FROM country_continent_redirect ORDER BY id`, &g.head.continentRedirect},
-		{"netblock_country", `SELECT netblock, country FROM netblock_country ORDER BY id`, &g.head.netblockCountry},
 	}
 	for _, t := range tables {
 		err := g.query(ctx, tx, t.what, t.sql, func(rows pgx.Rows) error {
@@ -445,4 +507,38 @@ func (g *generator) readRedirects(ctx context.Context, tx pgx.Tx) error {
 		}
 	}
 	return nil
+}
+
+// readNetblockCountries builds NetblockCountryCache: each netblock_country
+// prefix, in id order, written as parseAddressBlock reads it. MirrorManager2
+// wrote them normalised too (10.0.0.0/255.0.0.0 became 10.0.0.0/8; the
+// Rust generator keeps the text, and the server cannot read a netmask). A
+// value that is no address block, or a network an earlier row already
+// gave, is skipped with a warning: the server takes the first prefix that
+// contains a client, so a later duplicate could never count. Names are
+// not resolved, as MirrorManager2 never resolved them.
+func (g *generator) readNetblockCountries(ctx context.Context, tx pgx.Tx) error {
+	seen := make(map[netip.Prefix]bool)
+	const sql = `SELECT netblock, country FROM netblock_country ORDER BY id`
+	return g.query(ctx, tx, "netblock_country", sql, func(rows pgx.Rows) error {
+		var netblock, country string
+		if err := rows.Scan(&netblock, &country); err != nil {
+			return err
+		}
+		p, ok, err := parseAddressBlock(netblock)
+		switch {
+		case !ok:
+			g.warn("netblock_country %q skipped: not an address block", netblock)
+			return nil
+		case err != nil:
+			g.warn("netblock_country %q skipped: %v", netblock, err)
+			return nil
+		case seen[p]:
+			g.warn("netblock_country %q skipped: %s is given by an earlier row", netblock, p)
+			return nil
+		}
+		seen[p] = true
+		g.head.netblockCountry = append(g.head.netblockCountry, &pb.StringStringMap{Key: proto.String(p.String()), Value: proto.String(country)})
+		return nil
+	})
 }

@@ -77,6 +77,27 @@ func TestSmallRoundTrip(t *testing.T) {
 	roundTrip(t, set, m, conn, fixtures.Config{Scale: fixtures.ScaleSmall, Seed: fixtures.SmallSeed}, 3000)
 }
 
+// TestTinyPeerASNRoundTrip is the same check on the fixtures' tiny set,
+// with its ASN-pinned host listed under a second ASN, as a peer: the
+// loader must turn that into a host_peer_asn row and the generator back
+// into the same HostAsnCache, for the answers to clients of either ASN.
+func TestTinyPeerASNRoundTrip(t *testing.T) {
+	set := fixtures.Tiny()
+	m := decode(t, set.Snapshot)
+	m.HostAsnCache = append(m.HostAsnCache, &pb.IntRepeatedIntMap{Key: proto.Int64(3356), Value: []int64{fixtures.TinyHostASN}})
+	b, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set.Snapshot = b
+	conn := pgtest.Connect(t, loadDatabase(t, pgtest.Start(t), "tiny", m))
+	var peers int
+	if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM host_peer_asn WHERE host_id = $1 AND asn = 3356", fixtures.TinyHostASN).Scan(&peers); err != nil || peers != 1 {
+		t.Fatalf("host_peer_asn rows for host %d and ASN 3356: %d (%v), want 1", fixtures.TinyHostASN, peers, err)
+	}
+	roundTrip(t, set, m, conn, fixtures.Config{Scale: fixtures.ScaleTiny}, 500)
+}
+
 // TestFedoraRoundTrip is the same check at Fedora's scale, run by hand:
 // loading a fedora set takes PostgreSQL minutes, too long for every test
 // run. Load it with mm2load first (README, Generating the snapshot), then

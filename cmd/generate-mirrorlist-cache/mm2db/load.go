@@ -22,8 +22,10 @@ import (
 // What the snapshot does not say is chosen plainly: every host has a site
 // of its own and is active (a host in no directory simply has no
 // up-to-date directories), a host is private when it is in some
-// directory's ByHostId but in no Global list, and hcurls that no
-// directory references belong to an inactive placeholder host.
+// directory's ByHostId but in no Global list, hcurls that no directory
+// references belong to an inactive placeholder host, and a host listed
+// under several ASNs has the first as its asn and the others as peer ASNs
+// (host_peer_asn).
 func LoadSnapshot(ctx context.Context, conn *pgx.Conn, m *pb.MirrorList) (notes []string, err error) {
 	l := &loader{m: m, dirID: make(map[string]int32)}
 	if err := l.plan(); err != nil {
@@ -41,7 +43,8 @@ func LoadSnapshot(ctx context.Context, conn *pgx.Conn, m *pb.MirrorList) (notes 
 	}
 	for _, t := range []string{"site", "host", "directory", "category", "host_category", "host_category_dir",
 		"host_category_url", "arch", "version", "repository", "repository_redirect",
-		"country_continent_redirect", "netblock_country", "file_detail", "host_netblock", "host_country_allowed"} {
+		"country_continent_redirect", "netblock_country", "file_detail", "host_netblock", "host_country_allowed",
+		"host_peer_asn", "location", "host_location"} {
 		q := fmt.Sprintf("SELECT setval(pg_get_serial_sequence('%s', 'id'), coalesce(max(id), 0) + 1, false) FROM %s", t, t)
 		if _, err := tx.Exec(ctx, q); err != nil {
 			return nil, fmt.Errorf("resetting %s's sequence: %w", t, err)
@@ -79,7 +82,8 @@ type loader struct {
 	hosts   []int64
 	public  map[int64]bool
 	private map[int64]bool
-	asn     map[int64]int64
+	asn     map[int64]int64   // host → its asn, the first HostAsnCache key listing it
+	peers   map[int64][]int64 // host → the other keys listing it
 
 	hcID      map[hcKey]int32
 	hcs       []hcKey // hcID order
@@ -195,13 +199,17 @@ func (l *loader) planHosts() error {
 		add(e.Value...)
 	}
 	l.asn = make(map[int64]int64)
+	l.peers = make(map[int64][]int64)
 	for _, e := range m.HostAsnCache {
 		add(e.Value...)
 		for _, h := range e.Value {
-			if a, ok := l.asn[h]; ok && a != e.GetKey() {
-				return fmt.Errorf("host %d is pinned to ASNs %d and %d; a host has one asn", h, a, e.GetKey())
+			a, ok := l.asn[h]
+			switch {
+			case !ok:
+				l.asn[h] = e.GetKey()
+			case a != e.GetKey() && !slices.Contains(l.peers[h], e.GetKey()):
+				l.peers[h] = append(l.peers[h], e.GetKey())
 			}
-			l.asn[h] = e.GetKey()
 		}
 	}
 	for id := range l.public {
@@ -393,10 +401,52 @@ func (l *loader) planRest() error {
 		{"host_country_allowed", []string{"id", "country", "host_id"}, allowed},
 		{"host_netblock", []string{"id", "netblock", "host_id"}, netblocks},
 	}
-	if len(m.LocationCache) > 0 {
-		l.note("LocationCache (%d entries) has no table here: left out", len(m.LocationCache))
-	}
+	l.perHost = append(l.perHost, l.peerASNs())
+	l.perHost = append(l.perHost, l.locations()...)
 	return nil
+}
+
+// peerASNs is the host_peer_asn table.
+func (l *loader) peerASNs() table {
+	var rows [][]any
+	for _, h := range l.hosts {
+		for _, a := range l.peers[h] {
+			rows = append(rows, []any{int32(len(rows) + 1), int32(a), int32(h)})
+		}
+	}
+	return table{"host_peer_asn", []string{"id", "asn", "host_id"}, rows}
+}
+
+// locations are the location and host_location tables of LocationCache,
+// which the generator does not read. A host known from no other cache has
+// no host row, and so is left out.
+func (l *loader) locations() []table {
+	known := make(map[int64]bool, len(l.hosts))
+	for _, h := range l.hosts {
+		known[h] = true
+	}
+	var locs, members [][]any
+	seen := make(map[string]bool)
+	for _, e := range l.m.LocationCache {
+		if seen[e.GetKey()] {
+			l.note("LocationCache: key %q repeats: the first one kept", e.GetKey())
+			continue
+		}
+		seen[e.GetKey()] = true
+		id := int32(len(locs) + 1)
+		locs = append(locs, []any{id, e.GetKey()})
+		for _, h := range slices.Compact(slices.Sorted(slices.Values(e.Value))) {
+			if !known[h] {
+				l.note("LocationCache: host %d of %q is in no other cache: left out", h, e.GetKey())
+				continue
+			}
+			members = append(members, []any{int32(len(members) + 1), id, int32(h)})
+		}
+	}
+	return []table{
+		{"location", []string{"id", "name"}, locs},
+		{"host_location", []string{"id", "location_id", "host_id"}, members},
+	}
 }
 
 // tables returns every table's rows in an order that satisfies the

@@ -1,6 +1,7 @@
 package mm2db
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -35,8 +36,6 @@ func TestPlanRefuses(t *testing.T) {
 			HCUrlCache:      []*pb.IntStringMap{hcurl(1)},
 			MirrorListCache: []*pb.MirrorListCacheType{entry("pub/a", "", byHost(10, 1), byHost(11, 1))},
 		}, "hcurl 1 belongs to host 10"},
-		{"host in two ASNs", &pb.MirrorList{HostAsnCache: []*pb.IntRepeatedIntMap{byHost(100, 10), byHost(200, 10)}},
-			"host 10 is pinned to ASNs 100 and 200"},
 		{"repo key without arch", &pb.MirrorList{RepoArchToDirectoryName: []*pb.StringStringMap{{Key: proto.String("fedora"), Value: proto.String("pub/a")}}},
 			`key "fedora" is not <repo>+<arch>`},
 	} {
@@ -68,5 +67,32 @@ func TestPlanNotes(t *testing.T) {
 	}
 	if l.hcurlOf[2] == l.hcurlOf[1] {
 		t.Errorf("the unreferenced hcurl shares host 10's host category")
+	}
+}
+
+// TestPlanPeerASNs checks that a host listed under several ASNs gets the
+// first as its asn and the others, once each, as peer ASNs, and that
+// LocationCache fills location and host_location for known hosts only.
+func TestPlanPeerASNs(t *testing.T) {
+	m := &pb.MirrorList{
+		HostAsnCache:  []*pb.IntRepeatedIntMap{byHost(100, 10, 11), byHost(200, 10), byHost(300, 10, 10)},
+		LocationCache: []*pb.StringRepeatedIntMap{{Key: proto.String("lab"), Value: []int64{11, 10, 99}}},
+	}
+	l := &loader{m: m, dirID: make(map[string]int32)}
+	if err := l.plan(); err != nil {
+		t.Fatal(err)
+	}
+	if l.asn[10] != 100 || l.asn[11] != 100 {
+		t.Errorf("asn: %v, want 100 for hosts 10 and 11", l.asn)
+	}
+	if got := l.peerASNs().rows; !reflect.DeepEqual(got, [][]any{{int32(1), int32(200), int32(10)}, {int32(2), int32(300), int32(10)}}) {
+		t.Errorf("host_peer_asn rows %v", got)
+	}
+	locs := l.locations()
+	if got := locs[1].rows; !reflect.DeepEqual(got, [][]any{{int32(1), int32(1), int32(10)}, {int32(2), int32(1), int32(11)}}) {
+		t.Errorf("host_location rows %v", got)
+	}
+	if notes := strings.Join(l.notes, "\n"); !strings.Contains(notes, `host 99 of "lab" is in no other cache`) {
+		t.Errorf("notes lack host 99's:\n%s", notes)
 	}
 }

@@ -1,9 +1,12 @@
--- The MirrorManager2 tables that generate-mirrorlist-cache reads, with
--- MirrorManager2's table names, column names and column types
--- (mirrormanager2/lib/model.py), for tests and benchmarks. Columns the
--- generator never reads are left out where MirrorManager2 allows NULL or
--- where they only serve its web application (passwords, pickled
--- configurations, crawl statistics).
+-- The MirrorManager2 tables that generate-mirrorlist-cache or
+-- MirrorManager2's own cache writer (mm2_refresh_mirrorlist_cache) reads,
+-- with MirrorManager2's table names, column names, column types,
+-- nullability and constraints (mirrormanager2/lib/model.py), for tests and
+-- benchmarks. The generator reads neither location nor host_location
+-- (LocationCache is not written: the server does not read it). Columns
+-- neither reads are left out where MirrorManager2 allows NULL or where
+-- they only serve its web application (passwords, pickled configurations,
+-- crawl statistics).
 --
 -- Two differences, both for the tests' convenience, neither read by the
 -- generator: DEFAULT clauses stand in for the defaults MirrorManager2 sets
@@ -57,6 +60,14 @@ CREATE TABLE host_netblock (
 	host_id integer REFERENCES host (id)
 );
 
+CREATE TABLE host_peer_asn (
+	id serial PRIMARY KEY,
+	asn integer NOT NULL,
+	name text,
+	host_id integer REFERENCES host (id),
+	CONSTRAINT host_peer_asn_idx UNIQUE (host_id, asn)
+);
+
 CREATE TABLE host_country_allowed (
 	id serial PRIMARY KEY,
 	country text NOT NULL,
@@ -80,6 +91,25 @@ CREATE TABLE category (
 	admin_only boolean DEFAULT false,
 	product_id integer,
 	topdir_id integer REFERENCES directory (id)
+);
+
+CREATE TABLE directory_exclusive_host (
+	id serial PRIMARY KEY,
+	directory_id integer NOT NULL REFERENCES directory (id),
+	host_id integer NOT NULL REFERENCES host (id),
+	CONSTRAINT directory_exclusive_host_idx UNIQUE (directory_id, host_id)
+);
+
+CREATE TABLE location (
+	id serial PRIMARY KEY,
+	name text NOT NULL UNIQUE
+);
+
+CREATE TABLE host_location (
+	id serial PRIMARY KEY,
+	location_id integer NOT NULL REFERENCES location (id),
+	host_id integer NOT NULL REFERENCES host (id),
+	CONSTRAINT host_location_hlidx UNIQUE (location_id, host_id)
 );
 
 CREATE TABLE category_directory (
@@ -132,7 +162,8 @@ CREATE TABLE version (
 	display_name text,
 	ordered_mirrorlist boolean NOT NULL DEFAULT true,
 	sortorder integer NOT NULL DEFAULT 0,
-	product_id integer
+	product_id integer,
+	CONSTRAINT version_idx UNIQUE (name, product_id)
 );
 
 CREATE TABLE repository (
@@ -146,6 +177,9 @@ CREATE TABLE repository (
 	disabled boolean NOT NULL DEFAULT false,
 	CONSTRAINT repository_idx UNIQUE (prefix, arch_id)
 );
+CREATE INDEX t_repository_category_id_idx ON repository (category_id);
+CREATE INDEX t_repository_version_id_idx ON repository (version_id);
+CREATE INDEX t_repository_arch_id_idx ON repository (arch_id);
 CREATE INDEX t_repository_directory_id_idx ON repository (directory_id);
 
 CREATE TABLE repository_redirect (
