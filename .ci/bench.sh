@@ -30,7 +30,7 @@
 #   ROUNDS=3      closed-loop rounds of each server
 #   DURATION=8s   measured time of each run (after a warm-up)
 #   CONNS=16      keep-alive connections of the load generator
-#   RATE=2000     open-loop rate for the latency figure, requests/s
+#   RATES="2000 8000"  open-loop rates for the latency figures, requests/s
 #   REQUESTS=100000  size of the request mix
 #   SWAPS=5       reloads under load (0: skip the section)
 #   SERVER=       a mirrorlist-server binary to measure instead of this
@@ -46,7 +46,7 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-8s}
 CONNS=${CONNS:-16}
-RATE=${RATE:-2000}
+RATES=${RATES:-${RATE:-2000 8000}}
 REQUESTS=${REQUESTS:-100000}
 SWAPS=${SWAPS:-5}
 SEED=1
@@ -179,13 +179,17 @@ done
 kill "$sampler" 2>/dev/null || true
 rss_load=$(sort -n "$work/rss.samples" | tail -n 1)
 
-# Open loop at a fixed rate: the latency clients see at a realistic load.
-loadgen -target "http://127.0.0.1:$port" -warmup 1s -duration "$DURATION" -rate "$RATE" >"$work/open"
+# Open loop at fixed rates: the latency clients see at a realistic load.
+opens=()
+for rate in $RATES; do
+	loadgen -target "http://127.0.0.1:$port" -warmup 1s -duration "$DURATION" -rate "$rate" >"$work/open.$rate"
+	opens+=("$work/open.$rate")
+done
 rss_after=$(awk '/^VmRSS/ {print $2}' "/proc/$server/status")
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$server/status")
 
 # Reloads under load.
-runs=("$work"/server.* "$work"/ceiling.[0-9]* "$work"/gathered.[0-9]* "$work/open")
+runs=("$work"/server.* "$work"/ceiling.[0-9]* "$work"/gathered.[0-9]* "${opens[@]}")
 if [ "$SWAPS" -gt 0 ]; then
 	log "$SWAPS reloads under a closed loop"
 	taskset -c 1 "$work/mirrorlist-loadgen" swaps -target "http://127.0.0.1:$port" -reload "http://$admin/-/reload" \
@@ -198,6 +202,14 @@ errors=$(cat "${runs[@]}" | sed -n 's/^summary.* errors=\([0-9]*\).*/\1/p' | awk
 # shellcheck disable=SC2086 # the arrays are space-separated lists
 srv=$(median ${rps[server]}) ceil=$(median ${rps[ceiling]}) gath=$(median ${rps[gathered]})
 row() { printf '| %-44s | %20s |\n' "$1" "$2"; }
+# The headline first: how near the server comes to what the machine can
+# send, what it sends, and what a request costs it.
+# shellcheck disable=SC2086
+{
+echo "server / one-write ceiling: $(awk -v s="$srv" -v c="$gath" 'BEGIN {printf "%.0f%%", 100 * s / c}') of the throughput ($(printf '%.0f' "$srv") vs $(printf '%.0f' "$gath") req/s, medians of $ROUNDS rounds)"
+echo "answer sizes of the mix: mean $body B, p50 $(value p50_body "$work/server.1") B, p90 $(value p90_body "$work/server.1") B (the ceilings answer the mean)"
+echo "server CPU per request: $(median ${usr[server]}) us user + $(median ${sys[server]}) us system (one-write ceiling: $(median ${usr[gathered]}) + $(median ${sys[gathered]}))"
+}
 echo
 echo "mirrorlist-server at Fedora scale: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), server on CPU 0, load on CPU 1;"
 echo "$REQUESTS-request mix (seed $SEED), $CONNS connections, $DURATION per run, medians of $ROUNDS closed-loop rounds, $(go env GOVERSION)"
@@ -216,8 +228,10 @@ row "peak RSS (VmHWM)" "$(( hwm / 1024 )) MB"
 row "closed loop" "$(printf '%.0f' "$srv") req/s"
 row "  its p99" "$(printf '%.2f' "$(median ${p99[server]})") ms"
 row "  server CPU per request, user + system" "$(median ${usr[server]}) + $(median ${sys[server]}) us"
-row "p99 at $RATE req/s, open loop" "$(value p99_ms "$work/open") ms"
-row "p99.9 at $RATE req/s, open loop" "$(value p999_ms "$work/open") ms"
+for rate in $RATES; do
+	row "p99 at $rate req/s, open loop" "$(value p99_ms "$work/open.$rate") ms"
+	row "p99.9 at $rate req/s, open loop" "$(value p999_ms "$work/open.$rate") ms"
+done
 row "ceiling, plain net/http ($body B answers)" "$(printf '%.0f' "$ceil") req/s"
 row "  its CPU per request, user + system" "$(median ${usr[ceiling]}) + $(median ${sys[ceiling]}) us"
 row "ceiling, one write per answer, as the server" "$(printf '%.0f' "$gath") req/s"
@@ -241,6 +255,8 @@ if [ "$SWAPS" -gt 0 ]; then
 	row "  RSS before / peak across the reloads" "$(value rss_before_mb "$sw") / $(value hwm_mb "$sw") MB"
 fi
 row "failed requests (all runs)" "$errors"
-if [ "$(value missed "$work/open")" != 0 ]; then
-	echo "open loop: $(value missed "$work/open") requests due were never sent (the server fell behind)"
-fi
+for rate in $RATES; do
+	if [ "$(value missed "$work/open.$rate")" != 0 ]; then
+		echo "open loop at $rate req/s: $(value missed "$work/open.$rate") requests due were never sent (the server fell behind)"
+	fi
+done

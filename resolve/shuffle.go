@@ -76,7 +76,37 @@ func (sh *shuffler) sort(keys []uint64, lo, hi uint64) {
 	if cap(sh.spare) < len(keys) {
 		sh.spare = make([]uint64, len(keys))
 	}
+	if len(keys) < radixTwoPasses {
+		radixSort8(keys, sh.spare[:len(keys)], lo, hi)
+		return
+	}
 	radixSort(keys, sh.spare[:len(keys)], lo, hi)
+}
+
+// radixTwoPasses is the group size from which sort makes two radix
+// passes, on 16 bits: below it, one pass on 8 bits leaves runs as short
+// and costs half the counting.
+const radixTwoPasses = 48
+
+// radixSort8 is radixSort with one pass, on the top 8 bits of the
+// offsets.
+func radixSort8(keys, spare []uint64, lo, hi uint64) {
+	shift := uint(max(bits.Len64(hi-lo)-8, 0))
+	var count [256]uint32
+	for _, k := range keys {
+		count[byte((k-lo)>>shift)]++
+	}
+	var sum uint32
+	for d := range count {
+		count[d], sum = sum, sum+count[d]
+	}
+	for _, k := range keys {
+		d := byte((k - lo) >> shift)
+		spare[count[d]] = k
+		count[d]++
+	}
+	copy(keys, spare)
+	insertionSort(keys)
 }
 
 // radixSort sorts keys, all in [lo, hi], ascending, using spare (as long
@@ -118,6 +148,13 @@ func radixSort(keys, spare []uint64, lo, hi uint64) {
 		keys[high[d]] = k
 		high[d]++
 	}
+	insertionSort(keys)
+}
+
+// insertionSort sorts keys that are nearly sorted, as a radix pass leaves
+// them; keys too far from their places, in runs too long for it, are left
+// to a comparison sort, so that no input takes quadratic time.
+func insertionSort(keys []uint64) {
 	budget := 4 * len(keys) // moves before giving up on the insertion sort
 	for i := 1; i < len(keys); i++ {
 		j := i

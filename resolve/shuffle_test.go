@@ -247,9 +247,9 @@ func sriMap(key string, ids ...int64) *mm.StringRepeatedIntMap {
 	return &mm.StringRepeatedIntMap{Key: proto.String(key), Value: ids}
 }
 
-// TestRadixSort compares radixSort with slices.Sort on random keys, on
-// keys that share their top bytes, on keys equal in their top 32 bits, and
-// on keys too clustered for its insertion sort.
+// TestRadixSort compares radixSort and radixSort8 with slices.Sort on
+// random keys, on keys that share their top bytes, on keys equal in their
+// top 32 bits, and on keys too clustered for their insertion sort.
 func TestRadixSort(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	gens := map[string]func() uint64{
@@ -260,17 +260,21 @@ func TestRadixSort(t *testing.T) {
 		"few values":     func() uint64 { return uint64(rng.IntN(3)) << 40 },
 		"one outlier":    func() uint64 { return uint64(rng.IntN(1000)) + uint64(rng.IntN(1000)/999)<<60 },
 	}
+	sorts := map[string]func(keys, spare []uint64, lo, hi uint64){"radixSort": radixSort, "radixSort8": radixSort8}
 	for name, gen := range gens {
-		for _, n := range []int{1, 2, 15, 16, 17, 63, 64, 65, 400, 5000} {
+		for _, n := range []int{1, 2, 15, 16, 17, 47, 48, 63, 64, 65, 400, 5000} {
 			keys := make([]uint64, n)
 			for i := range keys {
 				keys[i] = gen()
 			}
 			want := slices.Clone(keys)
 			slices.Sort(want)
-			radixSort(keys, make([]uint64, n), want[0], want[n-1])
-			if !slices.Equal(keys, want) {
-				t.Errorf("%s, %d keys: not sorted", name, n)
+			for sortName, sort := range sorts {
+				got := slices.Clone(keys)
+				sort(got, make([]uint64, n), want[0], want[n-1])
+				if !slices.Equal(got, want) {
+					t.Errorf("%s, %s, %d keys: not sorted", sortName, name, n)
+				}
 			}
 		}
 	}

@@ -270,6 +270,12 @@ func testCeiling(t *testing.T, size int, gather bool) {
 	if number(t, values, "mean_body") != float64(size) || !strings.Contains(out, "200: ") {
 		t.Errorf("want %d-byte 200 answers:\n%s", size, out)
 	}
+	// Body quantiles are bucket tops: above the size by less than 1/128.
+	for _, q := range []string{"p50_body", "p90_body"} {
+		if v := number(t, values, q); v < float64(size) || v > float64(size)*(1+1.0/128) {
+			t.Errorf("%s = %v, want %d (+0.8%%)", q, v, size)
+		}
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("serveCeiling: %v", err)

@@ -62,7 +62,8 @@ func (r report) print(w io.Writer, l *loader, t *tally, base string, targets int
 	if r.missed > 0 {
 		fmt.Fprintf(w, "missed    %d requests due were never sent: the server (or this generator) fell behind\n", r.missed)
 	}
-	fmt.Fprintf(w, "body      %.1f MB, %.0f B per answer\n", float64(t.bytes)/1e6, r.meanBody)
+	fmt.Fprintf(w, "body      %.1f MB, %.0f B per answer; p50 %d  p90 %d  p99 %d  max %d B\n", float64(t.bytes)/1e6, r.meanBody,
+		t.bodies.quantile(0.5), t.bodies.quantile(0.9), t.bodies.quantile(0.99), t.bodies.max)
 	label := "latency "
 	if o.rate > 0 {
 		label = "latency  (CO-corrected) "
@@ -72,8 +73,8 @@ func (r report) print(w io.Writer, l *loader, t *tally, base string, targets int
 		fmt.Fprintf(w, "service  (from when sent) %s\n", quantiles(&t.service))
 		fmt.Fprintf(w, "timer    (how late)       %s\n", quantiles(&t.lateness))
 	}
-	fmt.Fprintf(w, "summary rps=%.1f requests=%d errors=%d missed=%d mean_body=%.0f p50_ms=%s p90_ms=%s p99_ms=%s p999_ms=%s max_ms=%s\n",
-		r.rps, t.sent-t.errors, t.errors, r.missed, r.meanBody,
+	fmt.Fprintf(w, "summary rps=%.1f requests=%d errors=%d missed=%d mean_body=%.0f p50_body=%d p90_body=%d p50_ms=%s p90_ms=%s p99_ms=%s p999_ms=%s max_ms=%s\n",
+		r.rps, t.sent-t.errors, t.errors, r.missed, r.meanBody, t.bodies.quantile(0.5), t.bodies.quantile(0.9),
 		ms(t.latency.quantile(0.5)), ms(t.latency.quantile(0.9)), ms(t.latency.quantile(0.99)), ms(t.latency.quantile(0.999)), ms(t.latency.max))
 }
 

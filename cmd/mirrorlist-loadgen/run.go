@@ -184,6 +184,7 @@ type tally struct {
 	latency  histogram // from when each request was due, or sent (see worker)
 	service  histogram // from when each request was sent
 	lateness histogram // open loop: how late an idle worker's timer fired
+	bodies   histogram // answer body sizes, a byte counted as a nanosecond
 	status   map[int]uint64
 	sent     uint64 // measured requests, failed ones included
 	errors   uint64
@@ -320,6 +321,7 @@ func (t *tally) add(from, sent, done time.Time, status int, n int64, err error) 
 	}
 	t.status[status]++
 	t.bytes += uint64(n)
+	t.bodies.record(time.Duration(n))
 	t.latency.record(done.Sub(from))
 	t.service.record(done.Sub(sent))
 }
@@ -328,6 +330,7 @@ func (t *tally) merge(o *tally) {
 	t.latency.merge(&o.latency)
 	t.service.merge(&o.service)
 	t.lateness.merge(&o.lateness)
+	t.bodies.merge(&o.bodies)
 	for s, n := range o.status {
 		t.status[s] += n
 	}
