@@ -3,6 +3,7 @@ package snapshot
 import (
 	"iter"
 	"maps"
+	"math/bits"
 	"net/netip"
 	"slices"
 	"strings"
@@ -53,3 +54,21 @@ func (d *Directory) Countries() []string { return d.countries.codes }
 // FileNames returns the names of the files the directory has
 // FileDetailsCache entries for, in name order; File gives their details.
 func (d *Directory) FileNames() []string { return slices.Sorted(maps.Keys(d.files)) }
+
+// AllCarriers yields the directory's ByHostId: every host carrying it, in
+// HostRef order, with its hcurls (shared: do not modify). Unlike Carriers
+// it builds nothing, for a tool that walks every directory.
+func (d *Directory) AllCarriers() iter.Seq2[HostRef, []URLRef] {
+	return func(yield func(HostRef, []URLRef) bool) {
+		c := &d.carriers
+		for w, word := range c.hosts {
+			i := int(word.before) + 1
+			for b := word.bits; b != 0; b &= b - 1 {
+				if !yield(HostRef(w*64+bits.TrailingZeros64(b)), c.lists.list(c.urls[i])) {
+					return
+				}
+				i++
+			}
+		}
+	}
+}

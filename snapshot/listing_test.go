@@ -1,6 +1,7 @@
 package snapshot_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -93,6 +94,32 @@ func TestDirectoryCountriesAndFileNames(t *testing.T) {
 		}
 		if got := d.FileNames(); !slices.Equal(got, tt.files) {
 			t.Errorf("%s: FileNames = %q, want %q", tt.dir, got, tt.files)
+		}
+	}
+}
+
+// TestAllCarriersIsCarriers walks every directory of the small set both
+// ways.
+func TestAllCarriersIsCarriers(t *testing.T) {
+	set, err := fixtures.ReadFS(fixtures.Small, "small")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := set.Build(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range s.Mirrors().Directories() {
+		hosts, urls := d.Carriers()
+		i := 0
+		for h, u := range d.AllCarriers() {
+			if i >= len(hosts) || h != hosts[i] || !slices.Equal(u, urls[i]) {
+				t.Fatalf("%s: carrier %d is %d %v, Carriers has %v", d.Name, i, h, u, hosts)
+			}
+			i++
+		}
+		if i != len(hosts) {
+			t.Fatalf("%s: %d carriers yielded, Carriers has %d", d.Name, i, len(hosts))
 		}
 	}
 }
