@@ -22,8 +22,8 @@ type checkOptions struct {
 }
 
 // checkFlags defines check's flags. --against names the cache file being
-// served, as the issue of this tool and the generator's unit use it; the
-// other three inputs come from other jobs (MirrorManager's netblocks and
+// served, as the generator's unit uses it; the other three inputs come
+// from other jobs (MirrorManager's netblocks and
 // continent files, geoipupdate), and whoever publishes one of them can
 // compare it the same way with its own --against-* flag. A part without
 // one is not compared, as a reload compares only the files that changed.

@@ -139,12 +139,19 @@ func diffMirrors(oldM, newM *snapshot.Mirrors) *snapshotDiff {
 	return d
 }
 
+// diffRepoArches compares the RepoArchToDirectoryName tables. A key
+// without '+' is left out: no request can reach it, and the server's
+// list of repositories leaves it out too.
 func (d *snapshotDiff) diffRepoArches(oldM, newM *snapshot.Mirrors) {
 	r := &d.RepoArches
 	r.Added, r.Removed, r.Moved = []repoArch{}, []repoArch{}, []repoMove{}
 	for _, key := range oldM.RepoArchKeys() {
-		was, _ := repoArchDir(oldM, key)
-		now, ok := repoArchDir(newM, key)
+		repo, arch, ok := resolve.SplitRepoArch(key)
+		if !ok {
+			continue
+		}
+		was, _ := oldM.RepoArch(repo, arch)
+		now, ok := newM.RepoArch(repo, arch)
 		switch {
 		case !ok:
 			r.Removed = append(r.Removed, repoArch{key, was})
@@ -153,20 +160,15 @@ func (d *snapshotDiff) diffRepoArches(oldM, newM *snapshot.Mirrors) {
 		}
 	}
 	for _, key := range newM.RepoArchKeys() {
-		if _, ok := repoArchDir(oldM, key); !ok {
-			now, _ := repoArchDir(newM, key)
+		repo, arch, ok := resolve.SplitRepoArch(key)
+		if !ok {
+			continue
+		}
+		if _, known := oldM.RepoArch(repo, arch); !known {
+			now, _ := newM.RepoArch(repo, arch)
 			r.Added = append(r.Added, repoArch{key, now})
 		}
 	}
-}
-
-// repoArchDir returns the directory of a RepoArchToDirectoryName key.
-func repoArchDir(m *snapshot.Mirrors, key string) (string, bool) {
-	repo, arch, ok := resolve.SplitRepoArch(key)
-	if !ok {
-		return "", false
-	}
-	return m.RepoArch(repo, arch)
 }
 
 // dirPair is one directory that both files have.

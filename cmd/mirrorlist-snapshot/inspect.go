@@ -84,11 +84,14 @@ type pathLookup struct {
 
 // directoryView is one directory as a mirrorlist or metalink sees it.
 type directoryView struct {
-	Name      string              `json:"name"`
-	Subpath   string              `json:"subpath"`
-	Carriers  int                 `json:"carriers"` // hosts with a ByHostId entry
-	Global    int                 `json:"global"`   // of them, in Global (public)
-	Hosts     []hostView          `json:"hosts"`    // by host id
+	Name     string     `json:"name"`
+	Subpath  string     `json:"subpath"`
+	Carriers int        `json:"carriers"` // hosts with a ByHostId entry
+	Global   int        `json:"global"`   // of them, in Global (public)
+	Hosts    []hostView `json:"hosts"`    // by host id
+	// Uncarried lists the hosts of Global without a ByHostId entry
+	// (public hosts whose URLs are all private): no answer has them.
+	Uncarried []int64             `json:"global_without_urls"`
 	ByCountry map[string][]int64  `json:"by_country"`
 	Files     []fileView          `json:"files"`
 	hostIndex map[int64]*hostView // Hosts by id
@@ -204,6 +207,13 @@ func newDirectoryView(m *snapshot.Mirrors, d *snapshot.Directory, file string) *
 		}
 	}
 	v.Carriers = len(v.Hosts)
+	v.Uncarried = []int64{}
+	for _, h := range d.Global() {
+		if !d.Carries(h) {
+			v.Uncarried = append(v.Uncarried, m.Host(h).ID)
+		}
+	}
+	slices.Sort(v.Uncarried)
 	slices.SortFunc(v.Hosts, func(a, b hostView) int { return cmp.Compare(a.ID, b.ID) })
 	for i := range v.Hosts {
 		v.hostIndex[v.Hosts[i].ID] = &v.Hosts[i]
@@ -317,6 +327,9 @@ func (v *directoryView) write(out io.Writer) {
 		}
 	}
 	_ = tw.Flush()
+	if len(v.Uncarried) > 0 {
+		fmt.Fprintf(out, "\nin Global without a ByHostId entry (no URLs, never answered): %s\n", joinInts(v.Uncarried))
+	}
 	fmt.Fprintln(out, "\nby country")
 	for _, cc := range slices.Sorted(maps.Keys(v.ByCountry)) {
 		fmt.Fprintf(out, "  %s  %s\n", cc, joinInts(v.ByCountry[cc]))
