@@ -3,6 +3,7 @@ package reload
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"go.uber.org/zap"
@@ -115,36 +116,42 @@ func sameSize(a, b fileID) bool {
 
 // assemble loads the parts in todo, concurrently unless serial, and joins
 // them with the current snapshot's other parts. It is the server's one
-// loader group: snapshot.Load, for tools and tests, reads the four files
-// one after the other.
+// loader group: snapshot.Load, for tests, reads the four files one after
+// the other, and LoadParts, for the operator's tools, runs the same group.
 func (r *Reloader) assemble(ctx context.Context, cur *snapshot.Snapshot, todo Parts, serial bool) (*snapshot.Snapshot, error) {
+	return assembleParts(ctx, r.load, r.inputs, cur, todo, serial)
+}
+
+// assembleParts loads the inputs of the parts in todo with load,
+// concurrently unless serial, and joins them with base's other parts
+// (base may be nil only when todo is AllParts).
+func assembleParts(ctx context.Context, load loaders, inputs [numInputs]input, base *snapshot.Snapshot, todo Parts, serial bool) (*snapshot.Snapshot, error) {
 	var (
 		m  *snapshot.Mirrors
 		g  *snapshot.GeoIP
 		rt *snapshot.Routes
 		c  *snapshot.Continents
 	)
-	if cur != nil {
-		m, g, rt, c = cur.Parts()
+	if base != nil {
+		m, g, rt, c = base.Parts()
 	}
 	eg, ctx := errgroup.WithContext(ctx)
 	if serial {
 		eg.SetLimit(1)
 	}
-	r.loadPart(eg, todo, 0, func(path string) (err error) { m, err = r.load.mirrors(ctx, path); return err })
-	r.loadPart(eg, todo, 1, func(path string) (err error) { g, err = r.load.geoip(ctx, path); return err })
-	r.loadPart(eg, todo, 2, func(path string) (err error) { rt, err = r.load.routes(ctx, path); return err })
-	r.loadPart(eg, todo, 3, func(path string) (err error) { c, err = r.load.continents(path); return err })
+	loadPart(eg, todo, inputs[0], func(path string) (err error) { m, err = load.mirrors(ctx, path); return err })
+	loadPart(eg, todo, inputs[1], func(path string) (err error) { g, err = load.geoip(ctx, path); return err })
+	loadPart(eg, todo, inputs[2], func(path string) (err error) { rt, err = load.routes(ctx, path); return err })
+	loadPart(eg, todo, inputs[3], func(path string) (err error) { c, err = load.continents(path); return err })
 	if err := eg.Wait(); err != nil {
 		return nil, err
 	}
 	return snapshot.Assemble(m, g, rt, c), nil
 }
 
-// loadPart runs load for input i in eg if todo includes its part, turning
-// its error into a *FileError.
-func (r *Reloader) loadPart(eg *errgroup.Group, todo Parts, i int, load func(path string) error) {
-	in := r.inputs[i]
+// loadPart runs load for the input in eg if todo includes its part,
+// turning its error into a *FileError.
+func loadPart(eg *errgroup.Group, todo Parts, in input, load func(path string) error) {
 	if !todo.Has(in.part) {
 		return
 	}
@@ -161,13 +168,50 @@ func (r *Reloader) loadPart(eg *errgroup.Group, todo Parts, i int, load func(pat
 // read: the bytes decoded may then be a mix of two versions, or a version
 // that is still being written.
 func (r *Reloader) checkUnchanged(todo Parts, pre look) error {
-	post := r.look()
-	for i, in := range r.inputs {
+	return unchangedSince(r.inputs, todo, pre)
+}
+
+func unchangedSince(inputs [numInputs]input, todo Parts, pre look) error {
+	post := lookAt(inputs)
+	for i, in := range inputs {
 		if todo.Has(in.part) && !post[i].same(pre[i]) {
 			return &FileError{Part: in.part, Path: in.path, Err: ErrChangedWhileRead}
 		}
 	}
 	return nil
+}
+
+// LoadParts reads the inputs of the parts in todo as a Reloader's build
+// reads them, and joins them with base's other parts: each file must be a
+// regular file (CheckInput), is read by its part's loader, concurrently
+// with the others, and must not change while it is read
+// (ErrChangedWhileRead); a failure is a *FileError naming the file. base
+// may be nil only when todo is AllParts. LoadParts neither guards against
+// shrinking (CheckShrink does) nor publishes: it is for the operator's
+// tools, which check files before the server sees them. Only the paths of
+// the parts in todo are read.
+func LoadParts(ctx context.Context, paths snapshot.Paths, base *snapshot.Snapshot, todo Parts) (*snapshot.Snapshot, error) {
+	if base == nil && todo != AllParts {
+		return nil, fmt.Errorf("reload: loading %s needs a snapshot for the other parts", todo)
+	}
+	inputs := inputsOf(paths)
+	for _, in := range inputs {
+		if !todo.Has(in.part) {
+			continue
+		}
+		if err := CheckInput(in.path); err != nil {
+			return nil, &FileError{Part: in.part, Path: in.path, Err: err}
+		}
+	}
+	pre := lookAt(inputs)
+	next, err := assembleParts(ctx, defaultLoaders(), inputs, base, todo, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := unchangedSince(inputs, todo, pre); err != nil {
+		return nil, err
+	}
+	return next, nil
 }
 
 // publish stores next as the served snapshot and remembers the identities

@@ -5,12 +5,25 @@ import (
 	"hash/maphash"
 	"io"
 	"os"
+
+	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
 
 // input is one of the four files.
 type input struct {
 	part Parts
-	path string // absolute
+	path string // absolute in a Reloader; as given to LoadParts
+}
+
+// inputsOf pairs the four paths with their parts, in the order of the
+// parts.
+func inputsOf(p snapshot.Paths) [numInputs]input {
+	paths := [numInputs]string{p.Cache, p.GeoIP, p.Routes, p.Continents}
+	var in [numInputs]input
+	for i, path := range paths {
+		in[i] = input{part: partOf(i), path: path}
+	}
+	return in
 }
 
 // fileID identifies a version of a file without reading it: the inode
@@ -48,9 +61,11 @@ func (a fileID) same(b fileID) bool {
 // Reloader.inputs.
 type look [numInputs]fileID
 
-func (r *Reloader) look() look {
+func (r *Reloader) look() look { return lookAt(r.inputs) }
+
+func lookAt(inputs [numInputs]input) look {
 	var l look
-	for i, in := range r.inputs {
+	for i, in := range inputs {
 		l[i] = statID(in.path)
 	}
 	return l

@@ -156,16 +156,15 @@ func New(cfg Config) (*Reloader, error) {
 		stopped: make(chan struct{}),
 	}
 	r.status.Store(new(Status))
-	paths := [numInputs]string{cfg.Paths.Cache, cfg.Paths.GeoIP, cfg.Paths.Routes, cfg.Paths.Continents}
-	for i, p := range paths {
-		if p == "" {
-			return nil, fmt.Errorf("reload: no path for the %s input", partOf(i))
+	for i, in := range inputsOf(cfg.Paths) {
+		if in.path == "" {
+			return nil, fmt.Errorf("reload: no path for the %s input", in.part)
 		}
-		abs, err := filepath.Abs(p)
+		abs, err := filepath.Abs(in.path)
 		if err != nil {
-			return nil, fmt.Errorf("reload: %s input %s: %w", partOf(i), p, err)
+			return nil, fmt.Errorf("reload: %s input %s: %w", in.part, in.path, err)
 		}
-		r.inputs[i] = input{part: partOf(i), path: abs}
+		r.inputs[i] = input{part: in.part, path: abs}
 		r.watchName(filepath.Dir(abs), filepath.Base(abs))
 	}
 	if cfg.Registerer != nil {

@@ -69,7 +69,18 @@ func sizesOf(s *snapshot.Snapshot, todo Parts) sizes {
 // checkShrink returns a *ShrinkError if a part of next in todo shrank too
 // far against cur.
 func (r *Reloader) checkShrink(cur, next *snapshot.Snapshot, todo Parts) error {
-	return r.shrinkError(sizesOf(cur, todo), sizesOf(next, todo), todo)
+	return shrinkError(sizesOf(cur, todo), sizesOf(next, todo), todo, r.inputs)
+}
+
+// CheckShrink applies a reload's shrink guard to next, a snapshot whose
+// parts in todo were loaded from paths, against served, the snapshot it
+// would replace: it returns a *ShrinkError naming the files whose counts
+// shrank too far (see shrinkError), or nil. Only the parts in todo are
+// compared, as a reload compares only the parts it rebuilt. The server
+// applies it unless --allow-shrink; the operator's tools call it to know
+// beforehand what the server will refuse.
+func CheckShrink(served, next *snapshot.Snapshot, todo Parts, paths snapshot.Paths) error {
+	return shrinkError(sizesOf(served, todo), sizesOf(next, todo), todo, inputsOf(paths))
 }
 
 // shrinkError applies the guard's rules to the parts in todo. Every
@@ -84,11 +95,11 @@ func (r *Reloader) checkShrink(cur, next *snapshot.Snapshot, todo Parts) error {
 // real snapshot keeps its few dangling repositories from one version to
 // the next. A false alarm keeps the old snapshot serving and shows in the
 // reload metrics until an operator looks (AllowShrink overrides).
-func (r *Reloader) shrinkError(cur, next sizes, todo Parts) error {
+func shrinkError(cur, next sizes, todo Parts, inputs [numInputs]input) error {
 	var out []Shrinkage
 	check := func(i int, what string, served, now int, shrunk bool) {
 		if todo.Has(partOf(i)) && shrunk {
-			out = append(out, Shrinkage{Part: partOf(i), Path: r.inputs[i].path, What: what, Served: served, New: now})
+			out = append(out, Shrinkage{Part: partOf(i), Path: inputs[i].path, What: what, Served: served, New: now})
 		}
 	}
 	half := func(served, now int) bool { return 2*now < served }

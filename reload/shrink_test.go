@@ -48,7 +48,7 @@ func TestShrinkRules(t *testing.T) {
 	for _, tt := range tests {
 		next := cur
 		tt.next(&next)
-		err := r.shrinkError(cur, next, tt.todo)
+		err := shrinkError(cur, next, tt.todo, r.inputs)
 		var se *ShrinkError
 		refused := errors.As(err, &se)
 		if refused != (tt.refuse != "") {

@@ -103,67 +103,47 @@ func (r *resolver) locate() bool {
 	return r.locateRepo()
 }
 
-// locatePath finds the directory, and maybe the file, that path= names.
-// A last component "." or ".." is no file: it would send the client to the
-// directory itself or, worse, to its parent on every mirror, outside the
-// index, so it is an invalid path like any other the index lacks.
+// locatePath finds the directory, and maybe the file, that path= names
+// (LocatePath).
 func (r *resolver) locatePath() bool {
 	a := r.a
-	path := cleanPath(r.req.Path)
+	loc := LocatePath(r.m, r.req.Path)
 	a.Header = append(a.Header, "# path = "...)
-	a.Header = append(a.Header, path...)
+	a.Header = append(a.Header, loc.Path...)
 	a.Header = append(a.Header, ' ')
-	if d := r.m.Directory(path); d != nil {
-		a.Dir = d
-		return true
-	}
-	dir, file := "", path
-	if i := strings.LastIndexByte(path, '/'); i >= 0 {
-		dir, file = path[:i], path[i+1:]
-	}
-	d := r.m.Directory(dir)
-	if d == nil || file == "." || file == ".." {
+	if loc.Dir == nil {
 		r.fail(404, msgInvalidPath)
 		return false
 	}
-	a.Dir, a.File = d, file
+	a.Dir, a.File = loc.Dir, loc.File
 	return true
 }
 
-// locateRepo finds the directory of repo= and arch=, after the source
-// rewrite and the repository redirects. A metalink is for the repository's
-// repodata/repomd.xml; a mirrorlist lists the repository's directory.
+// locateRepo finds the directory of repo= and arch= (LocateRepo). A
+// metalink is for the repository's repodata/repomd.xml; a mirrorlist
+// lists the repository's directory.
 func (r *resolver) locateRepo() bool {
 	a := r.a
-	repo := r.repo
-	if strings.Contains(repo, "source") {
-		r.arch = "source"
-	}
-	if to, ok := r.m.RepoRedirect(repo); ok && to != "" {
-		repo = to
-	}
+	loc := LocateRepo(r.m, r.repo, r.arch)
+	r.arch = loc.Arch
 	a.Header = append(a.Header, "# repo = "...)
-	a.Header = append(a.Header, repo...)
+	a.Header = append(a.Header, loc.Repo...)
 	a.Header = append(a.Header, " arch = "...)
-	a.Header = append(a.Header, r.arch...)
+	a.Header = append(a.Header, loc.Arch...)
 	a.Header = append(a.Header, ' ')
-	if r.m.RepoDisabled(repo) {
+	if loc.Disabled {
 		r.fail(200, msgRepoDisabled)
 		return false
 	}
-	name, ok := r.m.RepoArch(repo, r.arch)
-	if !ok {
+	if !loc.Found {
 		r.fail(404, invalidRepoMessage(a.Header, r.m.RepoArchKeys()))
 		return false
 	}
 	if r.req.Kind == Metalink {
-		r.sc.name = append(r.sc.name[:0], name...)
-		if !strings.HasSuffix(name, "/repodata") {
-			r.sc.name = append(r.sc.name, "/repodata"...)
-		}
-		a.Dir, a.File = r.m.DirectoryBytes(r.sc.name), "repomd.xml"
+		r.sc.name = AppendMetalinkDirectory(r.sc.name[:0], loc.Directory)
+		a.Dir, a.File = r.m.DirectoryBytes(r.sc.name), MetalinkFile
 	} else {
-		a.Dir = r.m.Directory(name)
+		a.Dir = r.m.Directory(loc.Directory)
 	}
 	if a.Dir == nil {
 		r.failPlain(500, msgBrokenIndex)

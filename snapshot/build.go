@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -645,15 +646,16 @@ func (b *builder) finish() *Mirrors {
 	for asn, refs := range m.asnHosts {
 		m.asnHosts[asn] = sortUniqueRefs(refs)
 	}
-	for key, dir := range m.repoArch {
-		m.repoKeys = append(m.repoKeys, key)
-		if m.directories[dir] == nil {
+	// The warnings of the map walks are made in key order, so that a
+	// file always gives the same ones (only the first few are kept).
+	m.repoKeys = slices.Sorted(maps.Keys(m.repoArch))
+	for _, key := range m.repoKeys {
+		if dir := m.repoArch[key]; m.directories[dir] == nil {
 			b.warn.add("RepoArchToDirectoryName: %s → %q has no directory entry", key, dir)
 			m.stats.DanglingRepoArches++
 		}
 	}
-	sortStrings(m.repoKeys)
-	for dir := range b.files {
+	for _, dir := range slices.Sorted(maps.Keys(b.files)) {
 		if m.directories[dir] == nil {
 			b.warn.add("FileDetailsCache: directory %q has no directory entry", dir)
 		}

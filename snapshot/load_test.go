@@ -182,6 +182,33 @@ func TestWarnings(t *testing.T) {
 	}
 }
 
+// TestWarningsInKeyOrder: the warnings of repositories and file details
+// without a directory come in key order, whatever the maps' order, so
+// that one file always gives the same first few.
+func TestWarningsInKeyOrder(t *testing.T) {
+	l := minimalList()
+	for _, key := range []string{"c+x86_64", "a+x86_64", "d+x86_64", "b+x86_64"} {
+		l.RepoArchToDirectoryName = append(l.RepoArchToDirectoryName, &mm.StringStringMap{Key: proto.String(key), Value: proto.String("pub/" + key)})
+	}
+	for _, dir := range []string{"pub/z", "pub/y", "pub/x"} {
+		l.FileDetailsCache = append(l.FileDetailsCache, &mm.FileDetailsCacheDirectoryType{Directory: proto.String(dir)})
+	}
+	want := []string{
+		`RepoArchToDirectoryName: a+x86_64 → "pub/a+x86_64" has no directory entry`,
+		`RepoArchToDirectoryName: b+x86_64 → "pub/b+x86_64" has no directory entry`,
+		`RepoArchToDirectoryName: c+x86_64 → "pub/c+x86_64" has no directory entry`,
+		`RepoArchToDirectoryName: d+x86_64 → "pub/d+x86_64" has no directory entry`,
+		`FileDetailsCache: directory "pub/x" has no directory entry`,
+		`FileDetailsCache: directory "pub/y" has no directory entry`,
+		`FileDetailsCache: directory "pub/z" has no directory entry`,
+	}
+	for range 5 {
+		if got := buildMirrors(t, l).Stats().Warnings; !slices.Equal(got, want) {
+			t.Fatalf("warnings %q, want %q", got, want)
+		}
+	}
+}
+
 func TestParseRoutes(t *testing.T) {
 	data := []byte("10.0.0.0/8 1\n10.1.0.0/16 2\n# comment\n0.0.0.0/0 9\n2001:07c0::/29 553\n10.1.2.3 3\nbad line here\n10.2.0.0/16 notanumber\n")
 	r, err := snapshot.ParseRoutes(context.Background(), data)
