@@ -448,8 +448,9 @@ func TestResetReleasesSnapshot(t *testing.T) {
 
 // TestNetblockFirstHost checks that a host preferred by a netblock joins
 // the netblock group even when it is the first host of the directory's
-// ByHostId list. Production tests that list's index with "> 0" and so
-// never prefers that host: a bug we do not copy (docs/protocol.md, D17).
+// ByHostId list, as in production 3.1.1. Production 3.0.7 tested that
+// list's index with "> 0" and so never preferred that host
+// (docs/protocol.md section 11, after the table).
 func TestNetblockFirstHost(t *testing.T) {
 	s := tinySnapshot(t, func(ml *mm.MirrorList) {
 		ml.HostNetblockCache = append(ml.HostNetblockCache,

@@ -140,10 +140,10 @@ func newSelection(hostCategories int) *selection {
 // takes Internet2 hosts, private ones only if they serve Internet2
 // clients.
 //
-// Differences from the Rust generator: always_up2date is the host
-// category's own (Rust applied the last-read host category's flag to all
-// of a host's categories), and ByCountry's keys are sorted (Rust: first
-// seen).
+// always_up2date is the host category's own, as in the Rust generator
+// from 3.0.8 on (3.0.7 applied the last-read host category's flag to all
+// of a host's categories). A difference from the Rust generator:
+// ByCountry's keys are sorted (Rust: first seen).
 func (g *generator) entry(s *selection, dir string, c *category, upHCs []int32) *directoryEntry {
 	for _, i := range upHCs {
 		s.up[i] = true
