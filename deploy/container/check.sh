@@ -52,24 +52,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-passed=0 failed=0
-pass() { passed=$((passed + 1)); echo "ok   $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL $1" >&2; }
-# check NAME COMMAND...: runs the command, quietly, as one check.
-check() {
-	local name=$1
-	shift
-	if "$@" >"$work/check.out" 2>&1; then
-		pass "$name"
-	else
-		fail "$name"
-		sed 's/^/     /' "$work/check.out" >&2
-	fi
-}
-summary() {
-	echo "$passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-}
+# shellcheck source=../tally.sh
+. "$repo/deploy/tally.sh"
 # until_ok TRIES COMMAND...: runs the command every 0.1 s until it succeeds.
 until_ok() {
 	local tries=$1
