@@ -1,5 +1,19 @@
 # Multi-stage build: compile with the Go image, run from a minimal non-root
-# base with no shell. The build step is the one CI runs.
+# base with no shell.
+#
+#   podman build --format docker -t mirrorlist-server .   # or: docker build -t mirrorlist-server .
+#
+# --format docker: podman's default, the OCI format, has no HEALTHCHECK and
+# drops the one below silently.
+#
+# Without registry access, build the binary on the host with the build
+# stage's command and hand it in as the stage (a build context named like a
+# stage replaces it, in podman and docker buildx alike), and a local image
+# as the base; deploy/container/check.sh does this and runs the result:
+#
+#   CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o ctx/out/mirrorlist-server ./cmd/mirrorlist-server
+#   podman build --format docker --build-context build=ctx \
+#       --build-context gcr.io/distroless/static-debian12:nonroot=docker-image://LOCAL-BASE .
 FROM docker.io/library/golang:1.26-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./

@@ -17,9 +17,11 @@ import (
 	"time"
 
 	"golang.org/x/tools/txtar"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/mirrorlist-go/mirrorlist-server/fixtures"
 	"github.com/mirrorlist-go/mirrorlist-server/httpapi/accesslog"
+	mm "github.com/mirrorlist-go/mirrorlist-server/proto"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
 
@@ -42,8 +44,10 @@ func seeded() *rand.Rand { return rand.New(rand.NewPCG(1, 2)) }
 //	                  when the body has none (Content-Length tells)
 //	-- access.log --  the access-log lines the request wrote; absent when none
 //
-// The connection comes from 127.0.0.1, so a request without ip= or
-// X-Forwarded-For is answered for that address. The random source is
+// The snapshot is the tiny set's with one repository more, broken-1,
+// whose directory it lacks (e2eSnapshot). The connection comes from
+// 127.0.0.1, so a request without ip= or X-Forwarded-For is answered for
+// that address. The random source is
 // seeded per request, so the files pin the selection and shuffle of
 // package resolve as well as this package's bytes: a deliberate change in
 // resolve's drawing means rerunning with -update (which rewrites every
@@ -60,7 +64,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	defer accessLog.Close()
 	holder := new(snapshot.Holder)
-	holder.Store(fixtures.TinySnapshot())
+	holder.Store(e2eSnapshot(t))
 	srv := httptest.NewServer(New(Config{
 		Holder: holder, Minimum: 5, AccessLog: accessLog, MaxQueryBytes: 8192,
 		Now: func() time.Time { return answerTime }, Rand: seeded,
@@ -88,6 +92,30 @@ func TestEndToEnd(t *testing.T) {
 			compareSections(t, file, ar, got)
 		})
 	}
+}
+
+// e2eSnapshot returns the tiny set's snapshot with the repository
+// broken-1 (x86_64) added, pointing at a directory the snapshot lacks: what
+// a broken snapshot looks like, answered with the 500 of docs/protocol.md
+// section 3.
+func e2eSnapshot(t *testing.T) *snapshot.Snapshot {
+	t.Helper()
+	set := fixtures.Tiny()
+	var ml mm.MirrorList
+	if err := proto.Unmarshal(set.Snapshot, &ml); err != nil {
+		t.Fatal(err)
+	}
+	ml.RepoArchToDirectoryName = append(ml.RepoArchToDirectoryName,
+		&mm.StringStringMap{Key: proto.String("broken-1+x86_64"), Value: proto.String("no/such/dir")})
+	var err error
+	if set.Snapshot, err = proto.Marshal(&ml); err != nil {
+		t.Fatal(err)
+	}
+	s, err := set.Build(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // e2eRequest builds the request of a golden file's request section.

@@ -294,9 +294,13 @@ func TestLogAndFoundVia(t *testing.T) {
 		{"repo before redirect", "repo=epel-10&arch=x86_64" + ipFR, 5, want{log: true, repo: "epel-10", arch: "x86_64", cc: "FR", foundVia: "geoip"}},
 		{"arch after source rewrite", "repo=fedora-source-41&arch=x86_64" + ipFR, 5, want{log: true, repo: "fedora-source-41", arch: "source", cc: "FR", foundVia: "continent"}},
 		{"version", "repo=fedora&version=41&arch=x86_64" + ipFR, 5, want{log: true, repo: "fedora-41", arch: "x86_64", cc: "FR", foundVia: "geoip"}},
+		{"version, as sent", "repo=fedor%61&version=4%31&arch=x86_64" + ipFR, 5, want{log: true, repo: "fedor%61-4%31", arch: "x86_64", cc: "FR", foundVia: "geoip"}},
+		{"repo and arch as sent", "repo=fedora%2D41&arch=x86%5F64" + ipFR, 5, want{log: true, repo: "fedora%2D41", arch: "x86%5F64", cc: "FR", foundVia: "geoip"}},
 		{"path: no log", "path=" + osDir + ipFR, 5, want{cc: "FR", foundVia: "geoip"}},
 		{"path with repo and arch: logged as given", "path=" + osDir + "&repo=fedora-source-41&arch=x86_64" + ipFR, 5,
 			want{log: true, repo: "fedora-source-41", arch: "x86_64", cc: "FR", foundVia: "geoip"}},
+		{"path with raw ';' and escapes: as sent", "path=" + osDir + "&repo=a;b%3Bc&arch=x%2086" + ipFR, 5,
+			want{log: true, repo: "a;b%3Bc", arch: "x%2086", cc: "FR", foundVia: "geoip"}},
 		{"netblock country override", fedora41 + ipCAOver, 5, want{log: true, repo: "fedora-41", arch: "x86_64", cc: "US", foundVia: "geoip"}},
 		{"error: no log", "repo=updates-testing-f41&arch=x86_64" + ipFR, 5, want{foundVia: "none"}},
 		{"bad client: no log", fedora41, 5, want{foundVia: "none"}},
@@ -444,8 +448,9 @@ func TestResetReleasesSnapshot(t *testing.T) {
 
 // TestNetblockFirstHost checks that a host preferred by a netblock joins
 // the netblock group even when it is the first host of the directory's
-// ByHostId list. Production tests that list's index with "> 0" and so
-// never prefers that host: a bug we do not copy (docs/protocol.md, D17).
+// ByHostId list, as in production 3.1.1. Production 3.0.7 tested that
+// list's index with "> 0" and so never preferred that host
+// (docs/protocol.md section 11, after the table).
 func TestNetblockFirstHost(t *testing.T) {
 	s := tinySnapshot(t, func(ml *mm.MirrorList) {
 		ml.HostNetblockCache = append(ml.HostNetblockCache,

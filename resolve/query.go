@@ -46,6 +46,7 @@ func ParseQuery(q string, req *Request) (ip string, err error) {
 		return "", err
 	}
 	req.HasRepo, req.HasArch, req.HasPath = rq.repo.set, rq.arch.set, rq.path.set
+	req.RawRepo, req.RawArch, req.RawVersion = rq.repo.raw, rq.arch.raw, rq.version.raw
 	req.HasProto = rq.protocol.set
 	// The netblock and ASN steps run when netblock= is absent or "1";
 	// any other value, a bare "netblock" included, turns them off.

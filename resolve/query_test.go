@@ -17,7 +17,7 @@ func TestParseQuery(t *testing.T) {
 		{
 			name:  "repo and arch",
 			query: "repo=updates-released-f41&arch=x86_64",
-			want:  Request{Repo: "updates-released-f41", Arch: "x86_64", HasRepo: true, HasArch: true},
+			want:  Request{Repo: "updates-released-f41", Arch: "x86_64", HasRepo: true, HasArch: true, RawRepo: "updates-released-f41", RawArch: "x86_64"},
 		},
 		{
 			name:  "percent-decoded path",
@@ -27,12 +27,12 @@ func TestParseQuery(t *testing.T) {
 		{
 			name:  "plus stays plus",
 			query: "repo=a+b&arch=x%2By",
-			want:  Request{Repo: "a+b", Arch: "x+y", HasRepo: true, HasArch: true},
+			want:  Request{Repo: "a+b", Arch: "x+y", HasRepo: true, HasArch: true, RawRepo: "a+b", RawArch: "x%2By"},
 		},
 		{
 			name:  "encoded space",
 			query: "repo=a%20b",
-			want:  Request{Repo: "a b", HasRepo: true},
+			want:  Request{Repo: "a b", HasRepo: true, RawRepo: "a%20b"},
 		},
 		{
 			name:  "UTF-8 escapes",
@@ -42,12 +42,12 @@ func TestParseQuery(t *testing.T) {
 		{
 			name:  "last one wins",
 			query: "repo=first&arch=a&repo=second&repo=third",
-			want:  Request{Repo: "third", Arch: "a", HasRepo: true, HasArch: true},
+			want:  Request{Repo: "third", Arch: "a", HasRepo: true, HasArch: true, RawRepo: "third", RawArch: "a"},
 		},
 		{
 			name:  "key without equals",
 			query: "repo&arch=x86_64",
-			want:  Request{Arch: "x86_64", HasRepo: true, HasArch: true},
+			want:  Request{Arch: "x86_64", HasRepo: true, HasArch: true, RawArch: "x86_64"},
 		},
 		{
 			name:  "empty value",
@@ -57,17 +57,17 @@ func TestParseQuery(t *testing.T) {
 		{
 			name:  "a value ends at the next equals",
 			query: "repo=updates-released-f42=x&arch==x86_64",
-			want:  Request{Repo: "updates-released-f42", HasRepo: true, HasArch: true},
+			want:  Request{Repo: "updates-released-f42", HasRepo: true, HasArch: true, RawRepo: "updates-released-f42"},
 		},
 		{
 			name:  "an encoded equals is part of the value",
 			query: "repo=a%3Db",
-			want:  Request{Repo: "a=b", HasRepo: true},
+			want:  Request{Repo: "a=b", HasRepo: true, RawRepo: "a%3Db"},
 		},
 		{
 			name:  "empty pairs",
 			query: "&&repo=r&&",
-			want:  Request{Repo: "r", HasRepo: true},
+			want:  Request{Repo: "r", HasRepo: true, RawRepo: "r"},
 		},
 		{
 			name:  "country",
@@ -92,7 +92,8 @@ func TestParseQuery(t *testing.T) {
 		{
 			name:  "version",
 			query: "repo=centos-baseos&version=9-stream&arch=aarch64",
-			want:  Request{Repo: "centos-baseos", Version: "9-stream", Arch: "aarch64", HasRepo: true, HasArch: true},
+			want: Request{Repo: "centos-baseos", Version: "9-stream", Arch: "aarch64", HasRepo: true, HasArch: true,
+				RawRepo: "centos-baseos", RawVersion: "9-stream", RawArch: "aarch64"},
 		},
 		{
 			name:  "protocol",
@@ -122,23 +123,23 @@ func TestParseQuery(t *testing.T) {
 		{
 			name:   "ip",
 			query:  "ip=2001%3Adb8%3A%3A1&repo=r",
-			want:   Request{Repo: "r", HasRepo: true},
+			want:   Request{Repo: "r", HasRepo: true, RawRepo: "r"},
 			wantIP: "2001:db8::1",
 		},
 		{
 			name:  "unknown keys ignored",
 			query: "countme=3&infra=stock&content=centos&repo=r&REPO=x&re%70o=y",
-			want:  Request{Repo: "r", HasRepo: true},
+			want:  Request{Repo: "r", HasRepo: true, RawRepo: "r"},
 		},
 		{
 			name:  "bad escape in an unknown key is ignored",
 			query: "countme=%zz&repo=r",
-			want:  Request{Repo: "r", HasRepo: true},
+			want:  Request{Repo: "r", HasRepo: true, RawRepo: "r"},
 		},
 		{
 			name:  "bad escape in a losing value is ignored",
 			query: "repo=%zz&repo=r",
-			want:  Request{Repo: "r", HasRepo: true},
+			want:  Request{Repo: "r", HasRepo: true, RawRepo: "r"},
 		},
 		{
 			name:  "bad escape in cc ignored when country is present",

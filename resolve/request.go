@@ -35,6 +35,11 @@ type Request struct {
 	HasPath          bool
 	Version          string // with Repo, the repo becomes Repo-Version (CentOS clients)
 
+	// RawRepo, RawArch and RawVersion are the same three values as sent,
+	// still percent-encoded: the access log writes them so, as production
+	// (which never decodes) does, and Fedora's statistics count them so.
+	RawRepo, RawArch, RawVersion string
+
 	Country  string // country=, or cc= when country is absent; "" means none
 	Protocol string // protocol= as given; "" means none
 	HasProto bool
@@ -139,8 +144,8 @@ type Answer struct {
 	// Log is set when the request had repo and arch: an access-log line is
 	// due (docs/protocol.md section 8).
 	Log     bool
-	LogRepo string // the repo as requested, before redirects
-	LogArch string // the arch after the source rewrite
+	LogRepo string // the repo as sent (still percent-encoded), before redirects
+	LogArch string // the arch as sent, after the source rewrite
 
 	// scratch is Resolve's working memory, kept across Reset so that a
 	// reused Answer makes Resolve (nearly) allocation-free.

@@ -66,6 +66,10 @@ type resolver struct {
 	repo string // the repo as requested, with Version applied
 	arch string // the arch, after the source rewrite for repo requests
 
+	// logRepo and logArch are repo and arch as the access log writes
+	// them: built from the values as sent.
+	logRepo, logArch string
+
 	clientCountry string
 	onlyCountry   bool // the request named countries that have mirrors
 }
@@ -94,8 +98,10 @@ func (r *resolver) locate() bool {
 		return false
 	}
 	r.repo, r.arch = req.Repo, req.Arch
+	r.logRepo, r.logArch = req.RawRepo, req.RawArch
 	if req.HasRepo && req.Version != "" {
 		r.repo = req.Repo + "-" + req.Version
+		r.logRepo = req.RawRepo + "-" + req.RawVersion
 	}
 	if req.HasPath {
 		return r.locatePath()
@@ -125,6 +131,9 @@ func (r *resolver) locatePath() bool {
 func (r *resolver) locateRepo() bool {
 	a := r.a
 	loc := LocateRepo(r.m, r.repo, r.arch)
+	if loc.Arch != r.arch {
+		r.logArch = loc.Arch // the source rewrite is logged too
+	}
 	r.arch = loc.Arch
 	a.Header = append(a.Header, "# repo = "...)
 	a.Header = append(a.Header, loc.Repo...)

@@ -109,7 +109,7 @@ func (r *resolver) choose() {
 	}
 	a.ClientCountry = r.clientCountry
 	if req.HasRepo && req.HasArch {
-		a.Log, a.LogRepo, a.LogArch = true, r.repo, r.arch
+		a.Log, a.LogRepo, a.LogArch = true, r.logRepo, r.logArch
 	}
 	if len(sc.countries) > 0 {
 		r.requestedCountries()

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"os"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -58,6 +60,61 @@ func containerArgs(text string) []string {
 		args = append(args, m[1])
 	}
 	return args
+}
+
+// templateArgs returns the flags of the RPM's template unit's ExecStart
+// for one instance: the variables of its configuration file (conf, as the
+// RPM writes it from mirrorlist.conf.in) substituted as systemd substitutes
+// them, ${NAME} inside a word and $NAME as words of their own.
+func templateArgs(t *testing.T, unit, conf string) []string {
+	t.Helper()
+	env := make(map[string]string)
+	for line := range strings.Lines(conf) {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			t.Fatalf("instance configuration: %q is no assignment", line)
+		}
+		env[k] = strings.Trim(v, `"`)
+	}
+	lookup := func(k string) string {
+		v, ok := env[k]
+		if !ok {
+			t.Errorf("template unit: $%s is not set by the instance configuration", k)
+		}
+		return v
+	}
+	var args []string
+	for _, w := range execStartArgs(unit) {
+		if name, ok := strings.CutPrefix(w, "$"); ok && !strings.HasPrefix(name, "{") {
+			args = append(args, strings.Fields(lookup(name))...)
+			continue
+		}
+		args = append(args, os.Expand(w, lookup))
+	}
+	return args
+}
+
+// TestDeployTemplate checks that the template unit with the RPM's
+// mirrorlist1.conf runs the server as Fedora's mirrorlist1 runs: its port,
+// data directory, GeoIP database and log, and an admin listener.
+func TestDeployTemplate(t *testing.T) {
+	conf := strings.ReplaceAll(readRepoFile(t, "deploy/rpm/mirrorlist.conf.in"), "@N@", "1")
+	args := templateArgs(t, readRepoFile(t, "deploy/rpm/mirrorlist-server@.service"), conf)
+	o, _, err := parseFlags(args)
+	if err != nil {
+		t.Fatalf("template ExecStart %q: %v", args, err)
+	}
+	const data = "/srv/mirrorlist/data/mirrorlist1/"
+	got := []string{o.listen, strconv.Itoa(int(o.port)), o.paths.Cache, o.paths.Routes, o.paths.Continents, o.paths.GeoIP, o.logPath, o.adminListen}
+	want := []string{"127.0.0.1", "18081", data + "mirrorlist_cache.proto", data + "global_netblocks.txt", data + "country_continent.csv",
+		"/usr/share/GeoIP/GeoLite2-Country.mmdb", "/var/log/mirrormanager/mirrorlist1.service.log", "127.0.0.1:19091"}
+	if !slices.Equal(got, want) {
+		t.Errorf("mirrorlist1 runs with\n%q\nwant\n%q", got, want)
+	}
 }
 
 func readRepoFile(t *testing.T, path string) string {

@@ -119,9 +119,10 @@ func openAppend(path string) (io.WriteCloser, error) {
 //
 //	IP: <client>; DATE: <YYYY-MM-DD of day in UTC>; COUNTRY: <country or N/A>; REPO: <repo>; ARCH: <arch>
 //
-// Control characters in country, repo and arch (which come from the
-// client, percent-decoded) are written as %XX so that a request cannot
-// forge a line of its own.
+// repo and arch are the values as the client sent them (still
+// percent-encoded), as production logs them. Control characters and
+// spaces in country, repo and arch are written as %XX, so that no value
+// can forge a line of its own or shift the fields (see appendField).
 func (l *Writer) Log(client netip.Addr, day time.Time, country, repo, arch string) {
 	if l == nil {
 		return
@@ -156,35 +157,30 @@ func (l *Writer) Log(client netip.Addr, day time.Time, country, repo, arch strin
 }
 
 // appendField appends one field of a line: as AppendValue, and with the
-// space, ';' and '%' percent-encoded too. Fedora's statistics scripts split
-// a line on spaces, so a decoded space (repo=a%20b) would shift the fields
-// they read; production, which never decodes, logs what the client sent,
-// and encoding these three bytes gives the same text for them.
-func appendField(dst []byte, s string) []byte {
-	const hex = "0123456789ABCDEF"
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == ' ' || c == ';' || c == '%' || c < 0x20 || c == 0x7f:
-			dst = append(dst, '%', hex[c>>4], hex[c&0xf])
-		default:
-			dst = append(dst, c)
-		}
-	}
-	return dst
-}
+// space percent-encoded too. The repo and arch come as the client sent
+// them, still percent-encoded, so the line holds what production's holds
+// (which never decodes): "repo=a;b" is logged "a;b" and "repo=a%20b"
+// "a%20b". Fedora's statistics scripts split a line on white space, and an
+// HTTP request line cannot carry a raw space or control byte; encoding them
+// anyway keeps every field in its place whatever a caller passes.
+func appendField(dst []byte, s string) []byte { return appendEncoded(dst, s, true) }
 
 // AppendValue appends s with its control bytes percent-encoded (%0A), so
 // that it stays on one line: what the log does to every value, and what
 // the readiness answer does to an error text.
-func AppendValue(dst []byte, s string) []byte {
+func AppendValue(dst []byte, s string) []byte { return appendEncoded(dst, s, false) }
+
+// appendEncoded appends s with its control bytes, and its spaces if space
+// is set, written as %XX.
+func appendEncoded(dst []byte, s string, space bool) []byte {
 	const hex = "0123456789ABCDEF"
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c >= 0x20 && c != 0x7f {
-			dst = append(dst, c)
+		if c < 0x20 || c == 0x7f || (space && c == ' ') {
+			dst = append(dst, '%', hex[c>>4], hex[c&0xf])
 			continue
 		}
-		dst = append(dst, '%', hex[c>>4], hex[c&0xf])
+		dst = append(dst, c)
 	}
 	return dst
 }

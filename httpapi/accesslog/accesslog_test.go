@@ -64,13 +64,14 @@ func TestLineFormat(t *testing.T) {
 		{"198.51.100.2", "", "", "",
 			"IP: 198.51.100.2; DATE: 2026-03-01; COUNTRY: N/A; REPO: ; ARCH: \n"},
 		{"203.0.113.3", "SE", "evil\nIP: 1.2.3.4; DATE: x", "a\r\x7fb",
-			"IP: 203.0.113.3; DATE: 2026-03-01; COUNTRY: SE; REPO: evil%0AIP:%201.2.3.4%3B%20DATE:%20x; ARCH: a%0D%7Fb\n"},
-		// A decoded space, ';' or '%' would shift or split the fields the
-		// statistics scripts read: they are logged as the client encoded them.
-		{"203.0.113.5", "DE", "a b;c%d", "x 86",
-			"IP: 203.0.113.5; DATE: 2026-03-01; COUNTRY: DE; REPO: a%20b%3Bc%25d; ARCH: x%2086\n"},
-		{"203.0.113.4", "DE", "a+b café", "x",
-			"IP: 203.0.113.4; DATE: 2026-03-01; COUNTRY: DE; REPO: a+b%20café; ARCH: x\n"},
+			"IP: 203.0.113.3; DATE: 2026-03-01; COUNTRY: SE; REPO: evil%0AIP:%201.2.3.4;%20DATE:%20x; ARCH: a%0D%7Fb\n"},
+		// The values come as sent, still percent-encoded: ';' and '%' are
+		// written as they are, as production writes them; a space, which
+		// would shift the fields the statistics scripts read, is encoded.
+		{"203.0.113.5", "DE", "a;b%3Bc%25d", "x 86",
+			"IP: 203.0.113.5; DATE: 2026-03-01; COUNTRY: DE; REPO: a;b%3Bc%25d; ARCH: x%2086\n"},
+		{"203.0.113.4", "D E", "a+b café", "x\t",
+			"IP: 203.0.113.4; DATE: 2026-03-01; COUNTRY: D%20E; REPO: a+b%20café; ARCH: x%09\n"},
 	}
 	var want strings.Builder
 	for _, tt := range tests {

@@ -207,12 +207,12 @@ func newSelection(hostCategories int) *selection {
 // ByCountryInternet2 takes Internet2 hosts, private ones only if they
 // serve Internet2 clients.
 //
-// Differences from the Rust generator: always_up2date is the host
-// category's own (Rust applied the last-read host category's flag to all
-// of a host's categories); a host whose hcurls are all private is in no
-// list (Rust put it in Global and ByCountry, where a client asking for its
-// country got an empty answer); ByCountry's keys are sorted (Rust: first
-// seen). The first two are MirrorManager2's choices.
+// always_up2date is the host category's own, as in the Rust generator
+// from 3.0.8 on (3.0.7 applied the last-read host category's flag to all
+// of a host's categories). Differences from the Rust generator: a host
+// whose hcurls are all private is in no list (Rust put it in Global and
+// ByCountry, where a client asking for its country got an empty answer),
+// as MirrorManager2 did; ByCountry's keys are sorted (Rust: first seen).
 func (g *generator) entry(s *selection, dir string, c *category, upHCs []int32, only map[int32]struct{}) *directoryEntry {
 	for _, i := range upHCs {
 		s.up[i] = true
