@@ -43,7 +43,7 @@ echo "== rpm -qpl $(basename "$rpm")"
 rpm -qpl "$rpm" | grep -v "^/usr/share/licenses/mirrorlist-server/vendor/" || true
 echo "(and $(rpm -qpl "$rpm" | grep -c "^/usr/share/licenses/mirrorlist-server/vendor/") license files of the vendored modules)"
 listing=$(rpm -qpl "$rpm")
-for path in /usr/bin/mirrorlist-server /usr/bin/generate-mirrorlist-cache \
+for path in /usr/bin/mirrorlist-server /usr/bin/generate-mirrorlist-cache /usr/bin/mirrorlist-snapshot \
 	/usr/lib/systemd/system/mirrorlist-server@.service /usr/lib/systemd/system/mirrorlist-server.service \
 	/usr/lib/systemd/system/generate-mirrorlist-cache.service /usr/lib/systemd/system/generate-mirrorlist-cache.timer \
 	/usr/lib/sysusers.d/mirrorlist-server.conf /usr/lib/tmpfiles.d/mirrorlist-server.conf \
@@ -121,5 +121,9 @@ check "SIGTERM: exit status 0" test "$status" -eq 0
 check "the access log $(basename "$LOG") has the metalink's line" \
 	grep -qE "^IP: 127\.0\.0\.1; DATE: [0-9-]{10}; COUNTRY: N/A; REPO: $repo_arch; ARCH: x86_64$" "$LOG"
 [ "$failed" -eq 0 ] || sed 's/^/     server: /' "$work/server.out" >&2
+# What the generator's unit runs before it publishes a snapshot.
+check "the installed mirrorlist-snapshot check passes the demo data" \
+	"$root/usr/bin/mirrorlist-snapshot" check -c "$data/mirrorlist_cache.proto" -g "$data/global_netblocks.txt" \
+	--cccsv "$data/country_continent.csv" --geoip "$data/GeoLite2-Country.mmdb" --against "$data/mirrorlist_cache.proto"
 
 summary
