@@ -218,6 +218,7 @@ type exchange struct {
 	req        resolve.Request    // the parsed query and the client
 	from       addrSource         // where req.Client came from
 	clientText string             // and its text there
+	err        error              // why the query does not parse
 	resolved   bool               // Resolve ran: the Answer holds its result
 }
 
@@ -245,6 +246,7 @@ func (h *Handler) render(dst []byte, x *exchange, a *resolve.Answer) reply {
 	x.req = resolve.Request{Kind: x.kind}
 	ip, err := resolve.ParseQuery(x.query, &x.req)
 	if err != nil {
+		x.err = err
 		return errorReply(dst, x.kind, http.StatusBadRequest, err.Error(), x.now)
 	}
 	x.req.Client, x.from, x.clientText = pickClient(ip, x.header, x.remote, h.proxies)
