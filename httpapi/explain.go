@@ -247,7 +247,7 @@ type hostInfo struct {
 	Netblock   string   `json:"netblock,omitempty"` // step 1: the longest host netblock
 	ASN        uint32   `json:"asn,omitempty"`      // step 2
 	List       string   `json:"list,omitempty"`     // country steps: the country list, or global
-	Preference int      `json:"preference,omitempty"`
+	Preference int      `json:"preference,omitempty"` // metalink answers
 	URLs       []string `json:"urls,omitempty"`       // those the answer lists
 	OtherURLs  []string `json:"other_urls,omitempty"` // its other URLs for the directory
 	Reason     string   `json:"reason,omitempty"`     // excluded hosts
@@ -524,7 +524,9 @@ func (b *explainer) host(h snapshot.HostRef, p *resolve.Pick, step resolve.Step)
 	}
 	listed := map[snapshot.URLRef]bool{}
 	if m := b.byHost[h]; m != nil {
-		hi.Preference = m.Preference
+		if b.x.kind == resolve.Metalink {
+			hi.Preference = m.Preference
+		}
 		for _, u := range m.URLs {
 			listed[u] = true
 			hi.URLs = append(hi.URLs, b.fullURL(u))

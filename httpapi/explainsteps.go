@@ -183,8 +183,7 @@ func (b *explainer) excluded() []hostInfo {
 		case chosen[h]:
 			hi.Reason = "placed, but it has no URL for the directory"
 		case trimmed[h]:
-			hi.Reason = fmt.Sprintf("it serves only %s (HostCountryAllowedCache), not the client country %s",
-				strings.Join(hi.Allowed, ", "), b.a.ClientCountry)
+			hi.Reason = fmt.Sprintf("it serves only the countries HostCountryAllowedCache lists for it, not the client country %s", b.a.ClientCountry)
 		case hi.Private && netblocksRan:
 			hi.Reason = "private (not in the directory's Global list), and no host netblock containing the client nor the client's ASN lists it"
 		case hi.Private:
@@ -192,7 +191,7 @@ func (b *explainer) excluded() []hostInfo {
 		case t.CountryOnly:
 			hi.Reason = "the request is country-only, and the lists of the requested countries (or of their continents) do not name it"
 		default:
-			hi.Reason = fmt.Sprintf("no list that a step read names it (its country is %s), and the global step did not run", hi.Country)
+			hi.Reason = "no list that a step read names it, and the global step did not run"
 		}
 		out = append(out, hi)
 	}

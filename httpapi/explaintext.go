@@ -30,15 +30,54 @@ func (ex *explanation) appendText(b []byte) []byte {
 		b = append(b, '\n')
 	}
 	if len(ex.Excluded) > 0 {
-		b = append(b, "excluded (carry the directory, not in the answer):\n"...)
-		for i := range ex.Excluded {
-			h := &ex.Excluded[i]
-			b = h.appendText(b, "  ")
-			b = fmt.Appendf(b, "      why: %s\n", h.Reason)
+		b = appendExcluded(b, ex.Excluded)
+	}
+	return ex.Answer.appendText(b)
+}
+
+// appendExcluded appends the excluded hosts grouped by reason, in the
+// order the reasons first come, each host as its id and country (and
+// the countries it allows, if it is restricted), wrapped: at Fedora's
+// scale there are hundreds. The JSON has their URLs.
+func appendExcluded(b []byte, hosts []hostInfo) []byte {
+	b = fmt.Appendf(b, "excluded (carry the directory, not in the answer): %s\n", count(len(hosts), "host", "hosts"))
+	var reasons []string
+	byReason := map[string][]string{}
+	for i := range hosts {
+		h := &hosts[i]
+		if byReason[h.Reason] == nil {
+			reasons = append(reasons, h.Reason)
+		}
+		short := fmt.Sprintf("%d %s", h.ID, h.Country)
+		if len(h.Allowed) > 0 {
+			short += " (allows " + strings.Join(h.Allowed, ",") + ")"
+		}
+		byReason[h.Reason] = append(byReason[h.Reason], short)
+	}
+	const width = 100
+	for _, r := range reasons {
+		list := byReason[r]
+		b = fmt.Appendf(b, "  %s: %s\n", r, count(len(list), "host", "hosts"))
+		line := 0
+		for i, h := range list {
+			if i > 0 {
+				b = append(b, ',')
+				line++
+			}
+			if line == 0 || line+1+len(h) > width {
+				if i > 0 {
+					b = append(b, '\n')
+				}
+				b = append(b, "     "...)
+				line = 5
+			}
+			b = append(b, ' ')
+			b = append(b, h...)
+			line += 1 + len(h)
 		}
 		b = append(b, '\n')
 	}
-	return ex.Answer.appendText(b)
+	return append(b, '\n')
 }
 
 func (c *clientInfo) appendText(b []byte) []byte {
