@@ -244,9 +244,9 @@ type hostInfo struct {
 	Weight     int64    `json:"weight"`
 	Private    bool     `json:"private,omitempty"`
 	Allowed    []string `json:"allowed_countries,omitempty"`
-	Netblock   string   `json:"netblock,omitempty"` // step 1: the longest host netblock
-	ASN        uint32   `json:"asn,omitempty"`      // step 2
-	List       string   `json:"list,omitempty"`     // country steps: the country list, or global
+	Netblock   string   `json:"netblock,omitempty"`   // step 1: the longest host netblock
+	ASN        uint32   `json:"asn,omitempty"`        // step 2
+	List       string   `json:"list,omitempty"`       // country steps: the country list, or global
 	Preference int      `json:"preference,omitempty"` // metalink answers
 	URLs       []string `json:"urls,omitempty"`       // those the answer lists
 	OtherURLs  []string `json:"other_urls,omitempty"` // its other URLs for the directory
@@ -449,6 +449,9 @@ func (b *explainer) request() requestInfo {
 	switch t.Rule {
 	case resolve.RulePath:
 		ri.Rule = "path: a directory"
+		if t.Dir == "" {
+			ri.Rule = "path: nothing the snapshot has"
+		}
 	case resolve.RulePathFile:
 		ri.Rule = "path: a file in a directory"
 	case resolve.RuleRepoArch:
@@ -478,10 +481,11 @@ func (b *explainer) stopReason() (string, string) {
 	case resolve.StopMissingParams:
 		return "missing parameters", "neither path= nor both repo= and arch= are given"
 	case resolve.StopInvalidPath:
-		if t.File == "." || t.File == ".." {
-			return "invalid path", fmt.Sprintf("the path ends in %q, which never names a file", t.File)
+		last := t.Path[strings.LastIndexByte(t.Path, '/')+1:]
+		if last == "." || last == ".." {
+			return "invalid path", fmt.Sprintf("the path ends in %q, which never names a file", last)
 		}
-		return "invalid path", fmt.Sprintf("neither %q nor %q is a directory of the snapshot", joinPath(t.Dir, t.File), t.Dir)
+		return "invalid path", fmt.Sprintf("%q is neither a directory of the snapshot nor a file in one", t.Path)
 	case resolve.StopDisabled:
 		return "repo disabled", fmt.Sprintf("the snapshot marks repository %q disabled", t.Repo)
 	case resolve.StopInvalidRepo:
@@ -496,20 +500,13 @@ func (b *explainer) stopReason() (string, string) {
 	return "", ""
 }
 
-func joinPath(dir, file string) string {
-	if dir == "" {
-		return file
-	}
-	return dir + "/" + file
-}
-
 // host describes a host of the directory; p, if not nil, is how a step
 // offered it.
 func (b *explainer) host(h snapshot.HostRef, p *resolve.Pick, step resolve.Step) hostInfo {
 	ms := b.x.snap.Mirrors()
 	host := ms.Host(h)
 	hi := hostInfo{ID: host.ID, Country: host.Country, Weight: host.Weight, Private: !b.a.Dir.InGlobal(h)}
-	if ccs, ok := host.AllowedCountries(); ok {
+	if ccs, ok := host.CountriesAllowed(); ok {
 		hi.Allowed = append([]string{}, ccs...)
 	}
 	if p != nil {

@@ -50,6 +50,7 @@ var explainCases = []struct {
 	{name: "metalink_malformed", target: "/-/explain/metalink?repo=%zz&arch=x86_64"},
 	{name: "mirrorlist_invalid_repo", target: "/-/explain/mirrorlist?repo=fedora-40&arch=x86_64&ip=" + fixtures.TinyAddrDE},
 	{name: "mirrorlist_disabled", target: "/-/explain/mirrorlist?repo=" + fixtures.TinyRepoDisabled + "&arch=x86_64&ip=" + fixtures.TinyAddrDE},
+	{name: "mirrorlist_invalid_path", target: "/-/explain/mirrorlist?path=/pub//nowhere/x/&ip=" + fixtures.TinyAddrDE},
 	{name: "mirrorlist_dotdot", target: "/-/explain/mirrorlist?path=" + fixtures.TinyDirOS + "/..&ip=" + fixtures.TinyAddrDE},
 	{name: "mirrorlist_missing", target: "/-/explain/mirrorlist?countme=1"},
 	{name: "mirrorlist_too_long", target: "/-/explain/mirrorlist?repo=fedora-41&arch=x86_64&pad=" + strings.Repeat("x", 100)},

@@ -84,8 +84,3 @@ func (g *GeoIP) Network(addr netip.Addr) (netip.Prefix, string) {
 	}
 	return res.Prefix(), cc
 }
-
-// AllowedCountries returns the countries the host serves when it has a
-// HostCountryAllowedCache entry (upper-case, sorted, shared: do not
-// modify), and ok false when it serves every country.
-func (h *Host) AllowedCountries() (ccs []string, ok bool) { return h.allowed, h.hasAllows }
