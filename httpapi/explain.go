@@ -160,7 +160,7 @@ func (e *Explainer) explain(kind resolve.Kind, opt explainOptions, header http.H
 	a := new(resolve.Answer)
 	x := exchange{
 		kind: kind, query: opt.query, header: header, remote: remote,
-		now: e.h.answerTime(time.Now()), rng: seededRand(seed), trace: &t,
+		now: e.h.answerTime(time.Now()), rng: seededRand(seed), trace: &t, req: new(resolve.Request),
 	}
 	out := e.h.render(nil, &x, a)
 	b := explainer{e: e, x: &x, a: a, t: &t, out: out}
@@ -442,7 +442,7 @@ func (b *explainer) request() requestInfo {
 		ri.EarlyAnswer, ri.Why = "malformed query", x.err.Error()
 		return ri
 	}
-	req := &x.req
+	req := x.req
 	ri.Repo, ri.Arch, ri.Path = optional(req.Repo, req.HasRepo), optional(req.Arch, req.HasArch), optional(req.Path, req.HasPath)
 	ri.Version, ri.Country, ri.Protocol = req.Version, req.Country, optional(req.Protocol, req.HasProto)
 	ri.Netblock, ri.Redirect, ri.Time = ptr(!req.NoNetblock), ptr(req.Redirect), ptr(req.Time)

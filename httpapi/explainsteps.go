@@ -32,7 +32,7 @@ func (b *explainer) steps() []stepInfo {
 		}
 		return si
 	}
-	req, t := &b.x.req, b.t
+	req, t := b.x.req, b.t
 	noNetblock := ""
 	switch {
 	case req.Country != "":

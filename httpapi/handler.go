@@ -194,13 +194,14 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, now time.Time) (
 	defer h.putBuf(buf)
 	a := h.answers.Get().(*resolve.Answer)
 	defer h.putAnswer(a)
-	x := exchange{kind: kind, query: r.URL.RawQuery, header: r.Header, remote: r.RemoteAddr, now: now}
+	var req resolve.Request // on the heap, as Resolve lets it escape; apart, so that the exchange is not
+	x := exchange{kind: kind, query: r.URL.RawQuery, header: r.Header, remote: r.RemoteAddr, now: now, req: &req}
 	out := h.render(*buf, &x, a)
 	*buf = out.body
 	if x.resolved {
-		h.logAnswer(r, &x.req, a, now)
+		h.logAnswer(r, &req, a, now)
 	}
-	return requestKindOf(kind, x.req.Redirect), h.send(w, r, out)
+	return requestKindOf(kind, req.Redirect), h.send(w, r, out)
 }
 
 // exchange is one mirrorlist or metalink request on its way to an answer:
@@ -214,8 +215,9 @@ type exchange struct {
 	rng    *rand.Rand     // nil: the handler's own (see Config.Rand)
 	trace  *resolve.Trace // nil but for the explain endpoints
 
+	req *resolve.Request // filled with the parsed query and the client
+
 	snap       *snapshot.Snapshot // the snapshot of the answer, nil before the first
-	req        resolve.Request    // the parsed query and the client
 	from       addrSource         // where req.Client came from
 	clientText string             // and its text there
 	err        error              // why the query does not parse
@@ -243,8 +245,8 @@ func (h *Handler) render(dst []byte, x *exchange, a *resolve.Answer) reply {
 	if x.snap == nil {
 		return errorReply(dst, x.kind, http.StatusServiceUnavailable, unavailableBody, x.now)
 	}
-	x.req = resolve.Request{Kind: x.kind}
-	ip, err := resolve.ParseQuery(x.query, &x.req)
+	*x.req = resolve.Request{Kind: x.kind}
+	ip, err := resolve.ParseQuery(x.query, x.req)
 	if err != nil {
 		x.err = err
 		return errorReply(dst, x.kind, http.StatusBadRequest, err.Error(), x.now)
@@ -275,12 +277,12 @@ func (h *Handler) logAnswer(r *http.Request, req *resolve.Request, a *resolve.An
 func (h *Handler) resolve(x *exchange, a *resolve.Answer) {
 	switch {
 	case x.rng != nil:
-		resolve.ResolveTraced(x.snap, &x.req, h.opts, x.rng, a, x.trace)
+		resolve.ResolveTraced(x.snap, x.req, h.opts, x.rng, a, x.trace)
 	case h.newRand != nil:
-		resolve.ResolveTraced(x.snap, &x.req, h.opts, h.newRand(), a, x.trace)
+		resolve.ResolveTraced(x.snap, x.req, h.opts, h.newRand(), a, x.trace)
 	default:
 		rng := h.rngs.Get().(*rand.Rand)
-		resolve.ResolveTraced(x.snap, &x.req, h.opts, rng, a, x.trace)
+		resolve.ResolveTraced(x.snap, x.req, h.opts, rng, a, x.trace)
 		h.rngs.Put(rng)
 	}
 }
