@@ -81,7 +81,7 @@ func TestExplainGolden(t *testing.T) {
 					t.Fatalf("%s: %d %s", target, rec.Code, rec.Body)
 				}
 				ext := map[string]string{"json": ".json", "text": ".txt"}[format]
-				compareGolden(t, filepath.Join("testdata", "explain", tc.name+ext), rec.Body.Bytes())
+				golden(t, filepath.Join("explain", tc.name+ext), rec.Body.Bytes())
 				if format == "json" {
 					path, query := publicTarget(tc.target)
 					checkSameAnswer(t, cfg, rec.Body.Bytes(), path, query, tc.header)
@@ -97,27 +97,6 @@ func explainRequest(e http.Handler, target string, header http.Header) *httptest
 	rec := httptest.NewRecorder()
 	e.ServeHTTP(rec, clientRequest(path, query, header))
 	return rec
-}
-
-// compareGolden compares got with the file, or with -update rewrites it.
-func compareGolden(t *testing.T, file string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(file, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", file, got, want)
-	}
 }
 
 // explainedAnswer is the part of a JSON explanation that checkSameAnswer
@@ -219,14 +198,7 @@ func TestExplainSeed(t *testing.T) {
 // TestExplainMixSmall checks, for the tiny and the small set's request
 // mixes, that every explained answer is the public one.
 func TestExplainMixSmall(t *testing.T) {
-	small, err := fixtures.ReadFS(fixtures.Small, "small")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := small.Load(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := smallHolder(t).Current()
 	for _, set := range []struct {
 		name string
 		snap *snapshot.Snapshot
@@ -350,7 +322,7 @@ func TestExplainAdmin(t *testing.T) {
 func TestExplainNoSnapshot(t *testing.T) {
 	e := NewExplainer(ExplainConfig{Public: Config{Holder: new(snapshot.Holder), Minimum: 5, Now: func() time.Time { return answerTime }}})
 	rec := explainRequest(e, "/-/explain/metalink?repo=fedora-41&arch=x86_64&seed=1&format=text", nil)
-	compareGolden(t, filepath.Join("testdata", "explain", "no_snapshot.txt"), rec.Body.Bytes())
+	golden(t, filepath.Join("explain", "no_snapshot.txt"), rec.Body.Bytes())
 }
 
 func TestParseExplainQuery(t *testing.T) {

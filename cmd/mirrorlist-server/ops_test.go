@@ -89,6 +89,21 @@ func (r *running) wait(t *testing.T) int {
 	}
 }
 
+// stopAndReadLog stops the server, which must exit cleanly, and returns
+// the access log it wrote in dir (inputDir's).
+func (r *running) stopAndReadLog(t *testing.T, dir string) []byte {
+	t.Helper()
+	r.cancel()
+	if code := r.wait(t); code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "access.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // fetch sends a request and returns the status and body.
 func fetch(t *testing.T, method, url string, header http.Header) (int, string) {
 	t.Helper()
@@ -297,14 +312,7 @@ func TestRunClientAddress(t *testing.T) {
 			r := startServer(t, append(args, tt.flags...)...)
 			fetch(t, "GET", r.base+"/mirrorlist?repo=fedora-41&arch=x86_64",
 				http.Header{"X-Forwarded-For": {"198.18.0.1, " + fixtures.TinyAddrDE}})
-			r.cancel()
-			if code := r.wait(t); code != exitOK {
-				t.Fatalf("exit %d", code)
-			}
-			b, err := os.ReadFile(filepath.Join(dir, "access.log"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			b := r.stopAndReadLog(t, dir)
 			if want := "IP: " + tt.want + ";"; !strings.HasPrefix(string(b), want) {
 				t.Errorf("access log %q, want it to start %q", b, want)
 			}
@@ -346,14 +354,7 @@ func TestRunExplain(t *testing.T) {
 	if code != 200 || !strings.HasPrefix(body, "# repo = fedora-41 arch = x86_64 country = DE") {
 		t.Errorf("main port %s: %d\n%s\nwant the plain mirrorlist", q, code, body)
 	}
-	r.cancel()
-	if code := r.wait(t); code != exitOK {
-		t.Fatalf("exit %d", code)
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "access.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := r.stopAndReadLog(t, dir)
 	if n := strings.Count(string(b), "\n"); n != 1 {
 		t.Errorf("access log has %d lines, want 1 (the main port's request; an explanation logs nothing):\n%s", n, b)
 	}
