@@ -163,7 +163,7 @@ func (e *Explainer) explain(kind resolve.Kind, opt explainOptions, header http.H
 		now: e.h.answerTime(time.Now()), rng: seededRand(seed), trace: &t, req: new(resolve.Request),
 	}
 	out := e.h.render(nil, &x, a)
-	b := explainer{e: e, x: &x, a: a, t: &t, out: out}
+	b := explanationBuilder{e: e, x: &x, a: a, t: &t, out: out}
 	return b.build(seed)
 }
 
@@ -277,8 +277,8 @@ func (ex *explanation) json() []byte {
 	return b.Bytes()
 }
 
-// explainer builds an explanation from a rendered answer and its trace.
-type explainer struct {
+// explanationBuilder builds an explanation from a rendered answer and its trace.
+type explanationBuilder struct {
 	e   *Explainer
 	x   *exchange
 	a   *resolve.Answer
@@ -289,7 +289,7 @@ type explainer struct {
 	byHost map[snapshot.HostRef]*resolve.Mirror // the answer's mirrors
 }
 
-func (b *explainer) build(seed uint64) *explanation {
+func (b *explanationBuilder) build(seed uint64) *explanation {
 	x := b.x
 	ex := &explanation{
 		Kind:     kindName(x.kind),
@@ -333,14 +333,14 @@ func kindName(k resolve.Kind) string {
 
 // snapshot is the snapshot of the answer or, for an answer that came
 // before render read one (the 414), the one served now.
-func (b *explainer) snapshot() *snapshot.Snapshot {
+func (b *explanationBuilder) snapshot() *snapshot.Snapshot {
 	if b.x.snap != nil {
 		return b.x.snap
 	}
 	return b.e.h.holder.Current()
 }
 
-func (b *explainer) snapshotInfo(s *snapshot.Snapshot) *snapshotInfo {
+func (b *explanationBuilder) snapshotInfo(s *snapshot.Snapshot) *snapshotInfo {
 	si := &snapshotInfo{Time: s.Time(), TimeUTC: time.Unix(int64(s.Time()), 0).UTC().Format(time.RFC3339)}
 	if b.e.generation != nil {
 		si.Generation = b.e.generation()
@@ -348,7 +348,7 @@ func (b *explainer) snapshotInfo(s *snapshot.Snapshot) *snapshotInfo {
 	return si
 }
 
-func (b *explainer) answer(seed uint64) answerInfo {
+func (b *explanationBuilder) answer(seed uint64) answerInfo {
 	out := b.out
 	hdr := http.Header{}
 	out.setHeaders(hdr)
@@ -371,7 +371,7 @@ func (b *explainer) answer(seed uint64) answerInfo {
 
 // redirectHost returns the id of the host whose URL is the redirect's
 // Location: the first mirror that lists it.
-func (b *explainer) redirectHost() int64 {
+func (b *explanationBuilder) redirectHost() int64 {
 	s, a := b.x.snap, b.a
 	for i := range a.Mirrors {
 		m := &a.Mirrors[i]
@@ -384,7 +384,7 @@ func (b *explainer) redirectHost() int64 {
 	return 0
 }
 
-func (b *explainer) client() *clientInfo {
+func (b *explanationBuilder) client() *clientInfo {
 	x, f := b.x, &b.facts
 	ci := &clientInfo{From: x.from.String(), Text: x.clientText, Country: "N/A", Netblocks: []netblockInfo{}}
 	if !x.req.Client.IsValid() {
@@ -417,7 +417,7 @@ func (b *explainer) client() *clientInfo {
 	return ci
 }
 
-func (b *explainer) ids(hosts []snapshot.HostRef) []int64 {
+func (b *explanationBuilder) ids(hosts []snapshot.HostRef) []int64 {
 	ids := make([]int64, len(hosts))
 	for i, h := range hosts {
 		ids[i] = b.x.snap.Mirrors().Host(h).ID
@@ -427,7 +427,7 @@ func (b *explainer) ids(hosts []snapshot.HostRef) []int64 {
 
 // request describes the parsed query and how the directory was found, or
 // the early answer and why.
-func (b *explainer) request() requestInfo {
+func (b *explanationBuilder) request() requestInfo {
 	x, t := b.x, b.t
 	var ri requestInfo
 	switch {
@@ -475,7 +475,7 @@ func optional(v string, ok bool) *string {
 }
 
 // stopReason names the early answer of a resolved request and says why.
-func (b *explainer) stopReason() (string, string) {
+func (b *explanationBuilder) stopReason() (string, string) {
 	t, x := b.t, b.x
 	switch t.Stop {
 	case resolve.StopMissingParams:
@@ -502,7 +502,7 @@ func (b *explainer) stopReason() (string, string) {
 
 // host describes a host of the directory; p, if not nil, is how a step
 // offered it.
-func (b *explainer) host(h snapshot.HostRef, p *resolve.Pick, step resolve.Step) hostInfo {
+func (b *explanationBuilder) host(h snapshot.HostRef, p *resolve.Pick, step resolve.Step) hostInfo {
 	ms := b.x.snap.Mirrors()
 	host := ms.Host(h)
 	hi := hostInfo{ID: host.ID, Country: host.Country, Weight: host.Weight, Private: !b.a.Dir.InGlobal(h)}
@@ -539,7 +539,7 @@ func (b *explainer) host(h snapshot.HostRef, p *resolve.Pick, step resolve.Step)
 }
 
 // netblockOf returns the client's host netblock of length bits.
-func (b *explainer) netblockOf(bits int) string {
+func (b *explanationBuilder) netblockOf(bits int) string {
 	for _, nb := range b.facts.Netblocks {
 		if nb.Prefix.Bits() == bits {
 			return nb.Prefix.String()
@@ -549,7 +549,7 @@ func (b *explainer) netblockOf(bits int) string {
 }
 
 // fullURL is an hcurl's URL as the answer would list it.
-func (b *explainer) fullURL(u snapshot.URLRef) string {
+func (b *explanationBuilder) fullURL(u snapshot.URLRef) string {
 	base := b.x.snap.Mirrors().URL(u)
 	return string(b.a.AppendURLSuffix([]byte(base), strings.HasSuffix(base, "/")))
 }

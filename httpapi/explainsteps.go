@@ -13,7 +13,7 @@ import (
 
 // steps describes the selection steps of docs/protocol.md section 5 in
 // order, each with the hosts it placed, or why it did not run.
-func (b *explainer) steps() []stepInfo {
+func (b *explanationBuilder) steps() []stepInfo {
 	traced := map[resolve.Step]*resolve.StepTrace{}
 	for i := range b.t.Steps {
 		traced[b.t.Steps[i].Step] = &b.t.Steps[i]
@@ -64,7 +64,7 @@ func (b *explainer) steps() []stepInfo {
 	)
 }
 
-func (b *explainer) netblocksNote(st *resolve.StepTrace) string {
+func (b *explanationBuilder) netblocksNote(st *resolve.StepTrace) string {
 	switch {
 	case len(b.facts.Netblocks) == 0:
 		return "no host netblock contains the client"
@@ -74,7 +74,7 @@ func (b *explainer) netblocksNote(st *resolve.StepTrace) string {
 	return count(len(st.Hosts), "host", "hosts") + ", longest netblock first"
 }
 
-func (b *explainer) asnNote(st *resolve.StepTrace) string {
+func (b *explanationBuilder) asnNote(st *resolve.StepTrace) string {
 	f := &b.facts
 	switch pinned := len(b.x.snap.Mirrors().ASNHosts(f.ASN)); {
 	case !f.HasRoute:
@@ -87,7 +87,7 @@ func (b *explainer) asnNote(st *resolve.StepTrace) string {
 	return fmt.Sprintf("ASN %d: %s, in random order", f.ASN, count(len(st.Hosts), "host", "hosts"))
 }
 
-func (b *explainer) clientCountryStep() stepInfo {
+func (b *explanationBuilder) clientCountryStep() stepInfo {
 	note := b.a.ClientCountry
 	switch f := &b.facts; {
 	case f.FromNetblock:
@@ -100,7 +100,7 @@ func (b *explainer) clientCountryStep() stepInfo {
 	return stepInfo{Step: 3, Name: "client country", Ran: true, Note: note}
 }
 
-func (b *explainer) accessLogStep() stepInfo {
+func (b *explanationBuilder) accessLogStep() stepInfo {
 	a := b.a
 	if !a.Log {
 		return stepInfo{Step: 4, Name: "access log", Note: "no line: the request has no repo= and arch="}
@@ -110,7 +110,7 @@ func (b *explainer) accessLogStep() stepInfo {
 		Note: "the public port logs " + strings.TrimSuffix(string(line), "\n") + " (an explanation logs nothing)"}
 }
 
-func (b *explainer) countryNote(st *resolve.StepTrace) string {
+func (b *explanationBuilder) countryNote(st *resolve.StepTrace) string {
 	fallback := false
 	for _, s := range b.t.Steps {
 		fallback = fallback || s.Step == resolve.StepCountryContinent
@@ -126,14 +126,14 @@ func (b *explainer) countryNote(st *resolve.StepTrace) string {
 	return count(len(st.Hosts), "host", "hosts") + ", weighted by bandwidth; the request is country-only"
 }
 
-func (b *explainer) geoipNote(st *resolve.StepTrace) string {
+func (b *explanationBuilder) geoipNote(st *resolve.StepTrace) string {
 	if len(st.Hosts) == 0 && len(st.Trimmed) == 0 {
 		return fmt.Sprintf("country %s: no mirror for the directory", b.a.ClientCountry)
 	}
 	return fmt.Sprintf("country %s: %s, weighted by bandwidth", b.a.ClientCountry, count(len(st.Hosts), "host", "hosts"))
 }
 
-func (b *explainer) continentNote(st *resolve.StepTrace) string {
+func (b *explanationBuilder) continentNote(st *resolve.StepTrace) string {
 	f := &b.facts
 	if f.Continent == "" {
 		return fmt.Sprintf("country %s has no continent", b.a.ClientCountry)
@@ -145,7 +145,7 @@ func (b *explainer) continentNote(st *resolve.StepTrace) string {
 	return fmt.Sprintf("continent %s (%s), its other countries: %s, weighted by bandwidth", f.Continent, from, count(len(st.Hosts), "host", "hosts"))
 }
 
-func (b *explainer) globalNote(st *resolve.StepTrace) string {
+func (b *explanationBuilder) globalNote(st *resolve.StepTrace) string {
 	one, many := "usable host", "usable hosts"
 	if b.x.req.HasProto {
 		one, many = "host with a URL protocol= keeps", "hosts with a URL protocol= keeps"
@@ -156,7 +156,7 @@ func (b *explainer) globalNote(st *resolve.StepTrace) string {
 
 // excluded describes every host that carries the directory but is not
 // in the answer, and why, by host id.
-func (b *explainer) excluded() []hostInfo {
+func (b *explanationBuilder) excluded() []hostInfo {
 	t := b.t
 	chosen := map[snapshot.HostRef]bool{}
 	for _, h := range t.Chosen {
