@@ -245,7 +245,7 @@ func (h *Handler) render(dst []byte, x *exchange, a *resolve.Answer) reply {
 	if x.snap == nil {
 		return errorReply(dst, x.kind, http.StatusServiceUnavailable, unavailableBody, x.now)
 	}
-	*x.req = resolve.Request{Kind: x.kind}
+	x.req.Kind = x.kind
 	ip, err := resolve.ParseQuery(x.query, x.req)
 	if err != nil {
 		x.err = err
