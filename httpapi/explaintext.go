@@ -171,8 +171,10 @@ func (s *stepInfo) appendText(b []byte) []byte {
 	for i := range s.Hosts {
 		b = s.Hosts[i].appendText(b, "      ")
 	}
+	if len(s.Trimmed) > 0 {
+		b = append(b, "      trimmed, they do not serve the client country:\n"...)
+	}
 	for i := range s.Trimmed {
-		b = append(b, "      trimmed, does not serve the client country:\n"...)
 		b = s.Trimmed[i].appendText(b, "        ")
 	}
 	return b
