@@ -16,17 +16,38 @@ import (
 // text does not parse, which resolve turns into the "Cannot parse client
 // IP address" answer.
 func clientAddr(ip string, header http.Header, remote string, proxies trustedProxies) netip.Addr {
+	addr, _, _ := pickClient(ip, header, remote, proxies)
+	return addr
+}
+
+// addrSource says where a client address came from.
+type addrSource uint8
+
+// The sources of docs/protocol.md section 4, in order.
+const (
+	fromIP        addrSource = iota // ip=
+	fromForwarded                   // X-Forwarded-For
+	fromPeer                        // the connection's remote address
+)
+
+var addrSourceNames = [...]string{fromIP: "ip=", fromForwarded: "X-Forwarded-For", fromPeer: "peer"}
+
+func (s addrSource) String() string { return addrSourceNames[s] }
+
+// pickClient is clientAddr, with where the address came from and its text
+// there, which the explain endpoints show.
+func pickClient(ip string, header http.Header, remote string, proxies trustedProxies) (netip.Addr, addrSource, string) {
 	if ip != "" {
-		return parseAddr(ip)
+		return parseAddr(ip), fromIP, ip
 	}
 	peer := parseRemote(remote)
 	if !proxies.trusts(peer) {
-		return peer
+		return peer, fromPeer, remote
 	}
 	if xff, ok := lastForwardedFor(header); ok {
-		return parseAddr(xff)
+		return parseAddr(xff), fromForwarded, xff
 	}
-	return peer
+	return peer, fromPeer, remote
 }
 
 // trustedProxies are the peers whose X-Forwarded-For is believed. Nil

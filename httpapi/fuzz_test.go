@@ -12,8 +12,10 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/mirrorlist-go/mirrorlist-server/fixtures"
@@ -128,6 +130,64 @@ func FuzzHandler(f *testing.F) {
 		h.ServeHTTP(rec, req)
 		if p := check.problem(req, rec.Code, rec.Header(), rec.Body.Bytes()); p != "" {
 			t.Fatalf("%s %q (headers %q, peer %q): %d %s\n%s", method, target, headers, remote, rec.Code, p, rec.Body.Bytes())
+		}
+	})
+}
+
+// FuzzExplain explains arbitrary queries of either kind, from a peer
+// whose X-Forwarded-For header is arbitrary too, over the small set with
+// a seed of the fuzzer's. The explainer must not panic, must answer 200
+// in both formats, and the answer it explains must be the public
+// handler's, seeded alike, byte for byte.
+func FuzzExplain(f *testing.F) {
+	holder := smallHolder(f)
+	cfg := Config{Holder: holder, Minimum: 5, MaxQueryBytes: fuzzMaxQuery, Now: func() time.Time { return answerTime }}
+	e := NewExplainer(ExplainConfig{Public: cfg})
+	const os = "pub/fedora-secondary/releases/41/Everything/riscv64/os"
+	for _, seed := range []struct {
+		metalink   bool
+		query, xff string
+		seed       uint64
+	}{
+		{true, "repo=fedora-41&arch=x86_64&ip=5.123.20.58", "", 1},
+		{false, "repo=updates-released-f42&arch=x86_64&redirect", "10.0.0.1, 2001:db8::1", 2},
+		{false, "path=" + os + "&protocol=rsync,https&netblock=0&ip=51.158.38.231", "", 3},
+		{false, "repo=fedora-41&arch=x86_64&country=de,global&time", "fe80::1%eth0", 4},
+		{true, "path=" + os + "/repodata/repomd.xml&cc=US", "192.0.2.1", 5},
+		{true, "repo=%zz&arch=x", "", 6},
+		{false, "repo=epel-7&arch=x86_64&version=1&ip=::ffff:5.123.20.58", "", 7},
+		{false, "", "", 0},
+		{true, "repo=fedora-41&&arch=x86_64&", " , ", 1 << 63},
+	} {
+		f.Add(seed.metalink, seed.query, seed.xff, seed.seed)
+	}
+	f.Fuzz(func(t *testing.T, metalink bool, query, xff string, seed uint64) {
+		for _, pair := range strings.Split(query, "&") {
+			if k, _, _ := strings.Cut(pair, "="); k == "format" || k == "seed" {
+				return // the explainer's own parameters
+			}
+		}
+		path := "/mirrorlist"
+		if metalink {
+			path = "/metalink"
+		}
+		header := http.Header{}
+		if xff != "" {
+			header.Set("X-Forwarded-For", xff)
+		}
+		explainQuery := "seed=" + strconv.FormatUint(seed, 10)
+		if query != "" {
+			explainQuery = query + "&" + explainQuery
+		}
+		for _, format := range []string{"json", "text"} {
+			rec := httptest.NewRecorder()
+			e.ServeHTTP(rec, clientRequest("/-/explain"+path, explainQuery+"&format="+format, header))
+			if rec.Code != http.StatusOK || rec.Body.Len() == 0 {
+				t.Fatalf("explain %s?%q: %d %s", path, explainQuery, rec.Code, rec.Body)
+			}
+			if format == "json" {
+				checkSameAnswer(t, cfg, rec.Body.Bytes(), path, query, header)
+			}
 		}
 	})
 }

@@ -179,42 +179,87 @@ func (h *Handler) answerTime(start time.Time) time.Time {
 //
 // A path that is neither kind gets 404 whatever the method; a known path
 // with a method other than GET or HEAD gets 405 (a deviation: production
-// answers every method as GET), and a query longer than the cap a
-// plain 414. HEAD answers carry the headers of the GET answer,
-// Content-Length included, and no body.
+// answers every method as GET). The rest is render's. HEAD answers carry
+// the headers of the GET answer, Content-Length included, and no body.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, now time.Time) (requestKind, int) {
 	kind, ok := kindOf(rawPath(r.URL))
 	if !ok {
 		return kindOther, h.writePlain(w, r, http.StatusNotFound, notFoundBody)
 	}
-	rk := requestKindOf(kind, false)
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		return rk, h.writePlain(w, r, http.StatusMethodNotAllowed, methodBody)
+		return requestKindOf(kind, false), h.writePlain(w, r, http.StatusMethodNotAllowed, methodBody)
 	}
-	if h.maxQuery > 0 && len(r.URL.RawQuery) > h.maxQuery {
-		return rk, h.writePlain(w, r, http.StatusRequestURITooLong, queryTooLongBody)
-	}
-	snap := h.holder.Current()
-	if snap == nil {
-		return rk, h.writeError(w, r, kind, http.StatusServiceUnavailable, unavailableBody, now)
-	}
-	req := resolve.Request{Kind: kind}
-	ip, err := resolve.ParseQuery(r.URL.RawQuery, &req)
-	if err != nil {
-		return rk, h.writeError(w, r, kind, http.StatusBadRequest, err.Error(), now)
-	}
-	rk = requestKindOf(kind, req.Redirect)
-	req.Client = clientAddr(ip, r.Header, r.RemoteAddr, h.proxies)
-	return rk, h.answer(w, r, snap, &req, now)
-}
-
-// answer resolves a parsed request, logs it, writes the answer and
-// returns its status.
-func (h *Handler) answer(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, req *resolve.Request, now time.Time) int {
+	buf := h.getBuf()
+	defer h.putBuf(buf)
 	a := h.answers.Get().(*resolve.Answer)
 	defer h.putAnswer(a)
-	h.resolve(snap, req, a)
+	var req resolve.Request // on the heap, as Resolve lets it escape; apart, so that the exchange is not
+	x := exchange{kind: kind, query: r.URL.RawQuery, header: r.Header, remote: r.RemoteAddr, now: now, req: &req}
+	out := h.render(*buf, &x, a)
+	*buf = out.body
+	if x.resolved {
+		h.logAnswer(r, &req, a, now)
+	}
+	return requestKindOf(kind, req.Redirect), h.send(w, r, out)
+}
+
+// exchange is one mirrorlist or metalink request on its way to an answer:
+// what render reads, and what it leaves for its caller.
+type exchange struct {
+	kind   resolve.Kind
+	query  string // the raw query, as sent
+	header http.Header
+	remote string // the connection's peer, as http.Request.RemoteAddr
+	now    time.Time
+	rng    *rand.Rand     // nil: the handler's own (see Config.Rand)
+	trace  *resolve.Trace // nil but for the explain endpoints
+
+	req *resolve.Request // filled with the parsed query and the client
+
+	snap       *snapshot.Snapshot // the snapshot of the answer, nil before the first
+	from       addrSource         // where req.Client came from
+	clientText string             // and its text there
+	err        error              // why the query does not parse
+	resolved   bool               // Resolve ran: the Answer holds its result
+}
+
+// reply is an answer ready to send.
+type reply struct {
+	status      int
+	contentType string // "" sends none
+	location    string // "" sends none
+	body        []byte // the buffer the body was appended to
+}
+
+// render makes the answer to a mirrorlist or metalink request, from the
+// query on: a query longer than the cap gets a plain 414, a request before
+// the first snapshot a 503, a malformed query a 400; any other is
+// resolved, with a the answer's memory, and written. The body goes to dst.
+// The public port and the explain endpoints both answer through it.
+func (h *Handler) render(dst []byte, x *exchange, a *resolve.Answer) reply {
+	if h.maxQuery > 0 && len(x.query) > h.maxQuery {
+		return plainReply(dst, http.StatusRequestURITooLong, queryTooLongBody)
+	}
+	x.snap = h.holder.Current()
+	if x.snap == nil {
+		return errorReply(dst, x.kind, http.StatusServiceUnavailable, unavailableBody, x.now)
+	}
+	x.req.Kind = x.kind
+	ip, err := resolve.ParseQuery(x.query, x.req)
+	if err != nil {
+		x.err = err
+		return errorReply(dst, x.kind, http.StatusBadRequest, err.Error(), x.now)
+	}
+	x.req.Client, x.from, x.clientText = pickClient(ip, x.header, x.remote, h.proxies)
+	h.resolve(x, a)
+	x.resolved = true
+	return answerReply(dst, x.snap, x.kind, a, x.now)
+}
+
+// logAnswer writes a resolved request's access-log line, counts its
+// answer and writes the debug line.
+func (h *Handler) logAnswer(r *http.Request, req *resolve.Request, a *resolve.Answer, now time.Time) {
 	if a.Log {
 		h.log.Log(req.Client, now, a.ClientCountry, a.LogRepo, a.LogArch)
 	}
@@ -225,18 +270,21 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, snap *snapshot.
 			zap.Stringer("found_via", a.FoundVia), zap.String("country", a.ClientCountry),
 			zap.Int("mirrors", len(a.Mirrors)))
 	}
-	return h.write(w, r, snap, req.Kind, a, now)
 }
 
-// resolve runs resolve.Resolve with a random source of this request only.
-func (h *Handler) resolve(snap *snapshot.Snapshot, req *resolve.Request, a *resolve.Answer) {
-	if h.newRand != nil {
-		resolve.Resolve(snap, req, h.opts, h.newRand(), a)
-		return
+// resolve runs resolve.ResolveTraced with the exchange's random source,
+// or one of this request only.
+func (h *Handler) resolve(x *exchange, a *resolve.Answer) {
+	switch {
+	case x.rng != nil:
+		resolve.ResolveTraced(x.snap, x.req, h.opts, x.rng, a, x.trace)
+	case h.newRand != nil:
+		resolve.ResolveTraced(x.snap, x.req, h.opts, h.newRand(), a, x.trace)
+	default:
+		rng := h.rngs.Get().(*rand.Rand)
+		resolve.ResolveTraced(x.snap, x.req, h.opts, rng, a, x.trace)
+		h.rngs.Put(rng)
 	}
-	rng := h.rngs.Get().(*rand.Rand)
-	resolve.Resolve(snap, req, h.opts, rng, a)
-	h.rngs.Put(rng)
 }
 
 // putAnswer returns an answer to the pool, reset so that the pool does not
@@ -246,81 +294,82 @@ func (h *Handler) putAnswer(a *resolve.Answer) {
 	h.answers.Put(a)
 }
 
-// write sends an answer in the form resolve chose and returns its status.
-func (h *Handler) write(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, kind resolve.Kind, a *resolve.Answer, now time.Time) int {
+// answerReply writes an answer in the form resolve chose.
+func answerReply(dst []byte, snap *snapshot.Snapshot, kind resolve.Kind, a *resolve.Answer, now time.Time) reply {
 	switch a.Form {
 	case resolve.Text:
-		buf := h.getBuf()
-		defer h.putBuf(buf)
-		*buf = appendMirrorlist(*buf, snap, a)
-		return h.send(w, r, statusOr(a.Status, http.StatusOK), contentTypeText, *buf)
+		return reply{statusOr(a.Status, http.StatusOK), contentTypeText, "", appendMirrorlist(dst, snap, a)}
 	case resolve.Redirect:
-		return h.writeRedirect(w, r, a.Location)
+		return redirectReply(dst, a.Location)
 	case resolve.Document:
-		buf := h.getBuf()
-		defer h.putBuf(buf)
-		*buf = appendMetalink(*buf, snap, a, now)
-		return h.send(w, r, statusOr(a.Status, http.StatusOK), contentTypeMeta, *buf)
+		return reply{statusOr(a.Status, http.StatusOK), contentTypeMeta, "", appendMetalink(dst, snap, a, now)}
 	default: // resolve.Message
 		status := statusOr(a.Status, http.StatusInternalServerError)
 		if a.Plain {
-			return h.writePlain(w, r, status, a.Message)
+			return plainReply(dst, status, a.Message)
 		}
-		return h.writeError(w, r, kind, status, a.Message, now)
+		return errorReply(dst, kind, status, a.Message, now)
 	}
 }
 
-// writeRedirect answers a mirrorlist request with redirect: 302 to the
+// redirectReply answers a mirrorlist request with redirect: 302 to the
 // chosen URL, or 404 when there is none; the body is empty either way,
 // and the content type text/plain, as production sends it.
-func (h *Handler) writeRedirect(w http.ResponseWriter, r *http.Request, location string) int {
-	status := http.StatusFound
+func redirectReply(dst []byte, location string) reply {
 	if location == "" {
-		status = http.StatusNotFound
-	} else {
-		w.Header().Set("Location", location)
+		return reply{http.StatusNotFound, contentTypeText, "", dst}
 	}
-	return h.send(w, r, status, contentTypeText, nil)
+	return reply{http.StatusFound, contentTypeText, location, dst}
 }
 
-// writeError answers an error in the form of the request's kind: a
+// errorReply answers an error in the form of the request's kind: a
 // failure document dated now for a metalink request, the plain message
 // otherwise.
-func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, kind resolve.Kind, status int, msg string, now time.Time) int {
+func errorReply(dst []byte, kind resolve.Kind, status int, msg string, now time.Time) reply {
 	if kind != resolve.Metalink {
-		return h.writePlain(w, r, status, msg)
+		return plainReply(dst, status, msg)
 	}
-	buf := h.getBuf()
-	defer h.putBuf(buf)
-	*buf = appendFailure(*buf, msg, now)
-	return h.send(w, r, status, contentTypeMeta, *buf)
+	return reply{status, contentTypeMeta, "", appendFailure(dst, msg, now)}
 }
 
-// writePlain answers with msg as a text/plain body.
+// plainReply answers with msg as a text/plain body.
+func plainReply(dst []byte, status int, msg string) reply {
+	return reply{status, contentTypeText, "", append(dst, msg...)}
+}
+
+// writePlain sends msg as a text/plain body.
 func (h *Handler) writePlain(w http.ResponseWriter, r *http.Request, status int, msg string) int {
 	buf := h.getBuf()
 	defer h.putBuf(buf)
-	*buf = append(*buf, msg...)
-	return h.send(w, r, status, contentTypeText, *buf)
+	out := plainReply(*buf, status, msg)
+	*buf = out.body
+	return h.send(w, r, out)
 }
 
-// send writes the status line, the headers (Content-Type when not empty,
-// and always Content-Length) and, except for HEAD, the body. It returns
-// status.
-func (h *Handler) send(w http.ResponseWriter, r *http.Request, status int, contentType string, body []byte) int {
-	hdr := w.Header()
-	if contentType != "" {
-		hdr.Set("Content-Type", contentType)
+// setHeaders sets the reply's headers: Content-Type when not empty,
+// Location when not empty, and always Content-Length.
+func (rp *reply) setHeaders(hdr http.Header) {
+	if rp.contentType != "" {
+		hdr.Set("Content-Type", rp.contentType)
 	}
-	hdr.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	if r.Method == http.MethodHead || len(body) == 0 {
-		return status
+	if rp.location != "" {
+		hdr.Set("Location", rp.location)
+	}
+	hdr.Set("Content-Length", strconv.Itoa(len(rp.body)))
+}
+
+// send writes the status line, the headers and, except for HEAD, the
+// body. It returns the status.
+func (h *Handler) send(w http.ResponseWriter, r *http.Request, rp reply) int {
+	rp.setHeaders(w.Header())
+	w.WriteHeader(rp.status)
+	if r.Method == http.MethodHead || len(rp.body) == 0 {
+		return rp.status
 	}
 	// A failed write means the client went away; there is no one left
 	// to tell.
-	gather.WriteBody(w, r, body)
-	return status
+	gather.WriteBody(w, r, rp.body)
+	return rp.status
 }
 
 func statusOr(status, fallback int) int {

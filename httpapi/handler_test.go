@@ -137,7 +137,7 @@ func TestHead(t *testing.T) {
 }
 
 // TestWriteForms writes hand-built answers of every form through the
-// handler's writer.
+// handler's writer and sender.
 func TestWriteForms(t *testing.T) {
 	s := writerSnapshot(t)
 	h := newTestHandler(t, s)
@@ -181,7 +181,7 @@ func TestWriteForms(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
-			h.write(rec, httptest.NewRequest("GET", "/x", nil), s, tt.kind, tt.answer, answerTime)
+			h.send(rec, httptest.NewRequest("GET", "/x", nil), answerReply(nil, s, tt.kind, tt.answer, answerTime))
 			resp := rec.Result()
 			if resp.StatusCode != tt.status {
 				t.Errorf("status %d, want %d", resp.StatusCode, tt.status)

@@ -156,15 +156,18 @@ type AdminConfig struct {
 	// Reload answers /-/reload (the reloader's handler); nil leaves it
 	// out.
 	Reload http.Handler
+	// Explain answers /-/explain/mirrorlist and /-/explain/metalink (an
+	// Explainer); nil leaves them out.
+	Explain http.Handler
 	// Profiling serves net/http/pprof under /debug/pprof/, to profile
 	// the server where it runs, under its real load.
 	Profiling bool
 }
 
 // NewAdmin returns the handler of the admin listener: /healthz, /readyz,
-// /metrics, POST /-/reload and, if asked for, /debug/pprof/. It is for
-// operators and Prometheus only; bind it to a loopback or internal
-// address.
+// /metrics, POST /-/reload, the explain endpoints and, if asked for,
+// /debug/pprof/. It is for operators and Prometheus only (an explanation
+// shows private mirrors); bind it to a loopback or internal address.
 func NewAdmin(cfg AdminConfig) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(HealthPath, Healthz)
@@ -174,6 +177,10 @@ func NewAdmin(cfg AdminConfig) http.Handler {
 	}
 	if cfg.Reload != nil {
 		mux.Handle(ReloadPath, cfg.Reload)
+	}
+	if cfg.Explain != nil {
+		mux.Handle(ExplainMirrorlistPath, cfg.Explain)
+		mux.Handle(ExplainMetalinkPath, cfg.Explain)
 	}
 	if cfg.Profiling {
 		mux.HandleFunc(ProfilingPath, pprof.Index)

@@ -30,16 +30,24 @@ const (
 // a typical request allocation-free apart from the few strings an answer
 // must hold.
 func Resolve(s *snapshot.Snapshot, req *Request, opt Options, rng *rand.Rand, a *Answer) {
+	resolveWith(s, req, opt, rng, a, nil)
+}
+
+// resolveWith is Resolve, reporting to t unless it is nil.
+func resolveWith(s *snapshot.Snapshot, req *Request, opt Options, rng *rand.Rand, a *Answer, t *Trace) {
 	a.Reset()
-	r := resolver{s: s, m: s.Mirrors(), req: req, opt: opt, rng: rng, a: a, sc: &a.scratch}
+	r := resolver{s: s, m: s.Mirrors(), req: req, opt: opt, rng: rng, a: a, sc: &a.scratch, t: t}
 	if !r.locate() {
 		return
 	}
 	if !req.Client.IsValid() {
-		r.fail(500, msgBadClient)
+		r.fail(StopBadClient, 500, msgBadClient)
 		return
 	}
 	r.choose()
+	if t != nil {
+		t.chose(r.sc.order, r.onlyCountry)
+	}
 	r.answer()
 }
 
@@ -62,6 +70,7 @@ type resolver struct {
 	rng *rand.Rand
 	a   *Answer
 	sc  *scratch
+	t   *Trace // nil except for the explain endpoints
 
 	repo string // the repo as requested, with Version applied
 	arch string // the arch, after the source rewrite for repo requests
@@ -75,15 +84,18 @@ type resolver struct {
 }
 
 // fail makes the answer an error message: plain text for a mirrorlist
-// request, a failure document for a metalink request.
-func (r *resolver) fail(status int, msg string) {
+// request, a failure document for a metalink request. why is for a trace.
+func (r *resolver) fail(why Stop, status int, msg string) {
 	r.a.Form, r.a.Status, r.a.Message, r.a.Plain = Message, status, msg, false
+	if r.t != nil {
+		r.t.Stop = why
+	}
 }
 
 // failPlain makes the answer an error message that is plain text for both
 // kinds of request.
-func (r *resolver) failPlain(status int, msg string) {
-	r.fail(status, msg)
+func (r *resolver) failPlain(why Stop, status int, msg string) {
+	r.fail(why, status, msg)
 	r.a.Plain = true
 }
 
@@ -94,7 +106,7 @@ func (r *resolver) locate() bool {
 	req := r.req
 	repoArch := req.HasRepo && req.HasArch
 	if !repoArch && !req.HasPath {
-		r.fail(200, msgMissingParams)
+		r.fail(StopMissingParams, 200, msgMissingParams)
 		return false
 	}
 	r.repo, r.arch = req.Repo, req.Arch
@@ -117,8 +129,11 @@ func (r *resolver) locatePath() bool {
 	a.Header = append(a.Header, "# path = "...)
 	a.Header = append(a.Header, loc.Path...)
 	a.Header = append(a.Header, ' ')
+	if r.t != nil {
+		r.t.tracePath(loc)
+	}
 	if loc.Dir == nil {
-		r.fail(404, msgInvalidPath)
+		r.fail(StopInvalidPath, 404, msgInvalidPath)
 		return false
 	}
 	a.Dir, a.File = loc.Dir, loc.File
@@ -131,6 +146,9 @@ func (r *resolver) locatePath() bool {
 func (r *resolver) locateRepo() bool {
 	a := r.a
 	loc := LocateRepo(r.m, r.repo, r.arch)
+	if r.t != nil {
+		r.t.traceRepo(r.repo, r.arch, loc)
+	}
 	if loc.Arch != r.arch {
 		r.logArch = loc.Arch // the source rewrite is logged too
 	}
@@ -141,21 +159,25 @@ func (r *resolver) locateRepo() bool {
 	a.Header = append(a.Header, loc.Arch...)
 	a.Header = append(a.Header, ' ')
 	if loc.Disabled {
-		r.fail(200, msgRepoDisabled)
+		r.fail(StopDisabled, 200, msgRepoDisabled)
 		return false
 	}
 	if !loc.Found {
-		r.fail(404, invalidRepoMessage(a.Header, r.m.RepoArchKeys()))
+		r.fail(StopInvalidRepo, 404, invalidRepoMessage(a.Header, r.m.RepoArchKeys()))
 		return false
 	}
 	if r.req.Kind == Metalink {
 		r.sc.name = AppendMetalinkDirectory(r.sc.name[:0], loc.Directory)
 		a.Dir, a.File = r.m.DirectoryBytes(r.sc.name), MetalinkFile
+		if r.t != nil {
+			r.located(RuleRepoArch, string(r.sc.name), a.File)
+		}
 	} else {
 		a.Dir = r.m.Directory(loc.Directory)
+		r.located(RuleRepoArch, loc.Directory, "")
 	}
 	if a.Dir == nil {
-		r.failPlain(500, msgBrokenIndex)
+		r.failPlain(StopBrokenIndex, 500, msgBrokenIndex)
 		return false
 	}
 	return true
@@ -253,7 +275,7 @@ func (r *resolver) metalink() {
 	// answers one without verification), so only a missing file fails.
 	a.Details = a.Dir.File(a.File)
 	if a.Details == nil {
-		r.fail(404, a.Dir.Name+"/"+a.File+msgNoMetalink)
+		r.fail(StopNoDetails, 404, a.Dir.Name+"/"+a.File+msgNoMetalink)
 		return
 	}
 	a.Form, a.Status = Document, 200

@@ -124,6 +124,7 @@ func (r *resolver) choose() {
 // netblocks is step 1: the hosts preferred for a HostNetblockCache prefix
 // containing the client, longest prefix first.
 func (r *resolver) netblocks(client netip.Addr) {
+	r.begin(StepNetblocks)
 	sc, rng := r.sc, r.rng
 	r.m.NetblockHosts(client, func(bits int, hosts []snapshot.HostRef) {
 		for _, h := range hosts {
@@ -141,11 +142,15 @@ func (r *resolver) netblocks(client netip.Addr) {
 	for _, hit := range sc.hits {
 		r.place(hit.host)
 	}
+	if r.t != nil {
+		r.t.netblockHits(sc.hits)
+	}
 }
 
 // asn is step 2: the hosts pinned to the client's autonomous system, in
 // uniformly random order.
 func (r *resolver) asn(client netip.Addr) {
+	r.begin(StepASN)
 	asn, ok := r.s.ASN(client)
 	if !ok {
 		return
@@ -167,6 +172,7 @@ func (r *resolver) asn(client netip.Addr) {
 // them has mirrors, the other countries of their continents. If that finds
 // anything the request is country-only.
 func (r *resolver) requestedCountries() {
+	r.begin(StepCountry)
 	d := r.a.Dir
 	start, found := len(r.sc.order), 0
 	for _, cc := range r.sc.countries {
@@ -184,6 +190,7 @@ func (r *resolver) requestedCountries() {
 	}
 	r.weighted(start)
 	if found == 0 {
+		r.begin(StepCountryContinent)
 		start = len(r.sc.order)
 		for _, cc := range r.sc.countries {
 			found += r.neighbours(strings.ToUpper(cc))
@@ -198,6 +205,7 @@ func (r *resolver) requestedCountries() {
 
 // geoip is step 6: the mirrors in the client's country.
 func (r *resolver) geoip() {
+	r.begin(StepGeoIP)
 	hosts := r.a.Dir.ByCountry(r.clientCountry)
 	if len(hosts) == 0 {
 		return
@@ -212,6 +220,7 @@ func (r *resolver) geoip() {
 // continent is step 7: the mirrors in the other countries of the client's
 // continent.
 func (r *resolver) continent() {
+	r.begin(StepContinent)
 	start := len(r.sc.order)
 	if r.neighbours(r.clientCountry) > 0 {
 		r.foundVia(ViaContinent)
@@ -247,9 +256,13 @@ func (r *resolver) global() {
 		return
 	}
 	n := r.usableHosts(r.opt.Minimum)
+	if r.t != nil {
+		r.t.Usable = n
+	}
 	if n >= r.opt.Minimum {
 		return
 	}
+	r.begin(StepGlobal)
 	r.headerCountry("global")
 	if r.a.FoundVia == ViaNone || n == 0 {
 		r.a.FoundVia = ViaGlobal
@@ -285,11 +298,15 @@ func (r *resolver) usableHosts(limit int) int {
 // add appends the hosts not placed yet that carry the directory to
 // sc.order; with trim, only those that serve the client's country.
 func (r *resolver) add(hosts []snapshot.HostRef, trim bool) {
+	start := len(r.sc.order)
 	for _, h := range hosts {
 		if hasBit(r.sc.seen, h) || !r.carries(h) || trim && !r.allows(h) {
 			continue
 		}
 		r.place(h)
+	}
+	if r.t != nil {
+		r.t.offered(r, hosts, start)
 	}
 }
 
@@ -325,7 +342,12 @@ func (r *resolver) weighted(start int) {
 	r.sc.shuffle.weighted(r.sc.order[start:], r.m.Weights(), r.rng)
 }
 
+// headerCountry adds "country = cc " to the header, as every country
+// step does before it adds cc's hosts.
 func (r *resolver) headerCountry(cc string) {
+	if r.t != nil {
+		r.t.label = cc
+	}
 	r.a.Header = append(r.a.Header, "country = "...)
 	r.a.Header = append(r.a.Header, cc...)
 	r.a.Header = append(r.a.Header, ' ')

@@ -15,6 +15,9 @@ import (
 func (r *resolver) buildMirrors() {
 	a := r.a
 	filter := len(r.sc.protos) > 0 && r.anyMatchesProtocol()
+	if r.t != nil {
+		r.t.Filtered = filter
+	}
 	list := r.req.Kind == Mirrorlist
 	one := list && (r.req.Redirect || !r.req.HasProto)
 	pref := 100

@@ -37,6 +37,30 @@ func (t *routeTable) lookup(addr netip.Addr) (uint32, bool) {
 	return t.v6.lookup(newV6Key(addr))
 }
 
+// lookupRange returns the ASN of the longest route containing addr and
+// the addresses around addr that share that route's ASN, as far as the
+// flattened table knows them: the route's own prefix is not kept, and
+// the range can be that prefix, a part of it (where a longer route
+// interrupts it), or adjacent routes of the same ASN merged.
+func (t *routeTable) lookupRange(addr netip.Addr) (first, last netip.Addr, asn uint32, ok bool) {
+	switch {
+	case addr.Is4():
+		return lookupRangeIn(&t.v4, newV4Key(addr.As4()), v4Key(0).last(0).addr())
+	case addr.Is6():
+		return lookupRangeIn(&t.v6, newV6Key(addr), newV6Key(netip.IPv6Unspecified()).last(0).addr())
+	}
+	return netip.Addr{}, netip.Addr{}, 0, false
+}
+
+func lookupRangeIn[K rangeKey[K]](t *rangeTable[K], k K, top netip.Addr) (first, last netip.Addr, asn uint32, ok bool) {
+	i := t.find(k)
+	if i < 0 || t.values[i] == 0 {
+		return netip.Addr{}, netip.Addr{}, 0, false
+	}
+	first, last = t.span(i, top)
+	return first, last, t.asns[t.values[i]-1], true
+}
+
 // routeTableBuilder collects routes for a routeTable.
 type routeTableBuilder struct {
 	v4 []route[v4Key]
@@ -76,6 +100,7 @@ type rangeKey[K any] interface {
 	next() (K, bool)   // the following address; false after the last
 	last(bits uint8) K // the last address of the /bits prefix starting at this one
 	top16() uint32     // the first 16 bits
+	addr() netip.Addr  // the address
 }
 
 // v4Key is an IPv4 address as a number.
@@ -90,6 +115,12 @@ func (a v4Key) next() (v4Key, bool) { return a + 1, a != math.MaxUint32 }
 func (a v4Key) last(bits uint8) v4Key { return a | math.MaxUint32>>bits }
 
 func (a v4Key) top16() uint32 { return uint32(a >> 16) }
+
+func (a v4Key) addr() netip.Addr {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], uint32(a))
+	return netip.AddrFrom4(b)
+}
 
 // v6Key is an IPv6 address as a 128-bit number.
 type v6Key struct{ hi, lo uint64 }
@@ -116,6 +147,13 @@ func (a v6Key) last(bits uint8) v6Key {
 }
 
 func (a v6Key) top16() uint32 { return uint32(a.hi >> 48) }
+
+func (a v6Key) addr() netip.Addr {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], a.hi)
+	binary.BigEndian.PutUint64(b[8:], a.lo)
+	return netip.AddrFrom16(b)
+}
 
 // route is one prefix: its first address and length. Kept this small
 // because the build holds two copies of a million of them while it sorts.
@@ -150,8 +188,18 @@ type rangeTable[K rangeKey[K]] struct {
 }
 
 func (t *rangeTable[K]) lookup(k K) (uint32, bool) {
-	if len(t.starts) == 0 {
+	i := t.find(k)
+	if i < 0 || t.values[i] == 0 {
 		return 0, false
+	}
+	return t.asns[t.values[i]-1], true
+}
+
+// find returns the index of the range that holds k, or -1 when k is
+// below the first (and so in no route).
+func (t *rangeTable[K]) find(k K) int {
+	if len(t.starts) == 0 {
+		return -1
 	}
 	// The first start above k; the range before it holds k.
 	h := k.top16()
@@ -164,10 +212,17 @@ func (t *rangeTable[K]) lookup(k K) (uint32, bool) {
 			lo = mid + 1
 		}
 	}
-	if lo == 0 || t.values[lo-1] == 0 {
-		return 0, false
+	return lo - 1
+}
+
+// span returns the first and the last address of range i; the last
+// range ends with the address space.
+func (t *rangeTable[K]) span(i int, top netip.Addr) (first, last netip.Addr) {
+	first, last = t.starts[i].addr(), top
+	if i+1 < len(t.starts) {
+		last = t.starts[i+1].addr().Prev()
 	}
-	return t.asns[t.values[lo-1]-1], true
+	return first, last
 }
 
 // flatten sorts routes and sweeps them into a rangeTable. Routes either

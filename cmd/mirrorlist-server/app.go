@@ -87,8 +87,12 @@ func (a *app) newMetrics() error {
 }
 
 // mainHandler answers the clients: mirrorlist, metalink and /readyz.
-func (a *app) mainHandler() http.Handler {
-	return httpapi.New(httpapi.Config{
+func (a *app) mainHandler() http.Handler { return httpapi.New(a.publicConfig()) }
+
+// publicConfig is the main port's handler configuration, which the
+// explain endpoints share so that they explain the answers it gives.
+func (a *app) publicConfig() httpapi.Config {
+	return httpapi.Config{
 		Holder:         a.holder,
 		Minimum:        a.o.minimum,
 		AccessLog:      a.accessLog,
@@ -98,15 +102,20 @@ func (a *app) mainHandler() http.Handler {
 		MaxQueryBytes:  a.o.maxQueryBytes,
 		// The main port may be public: no error texts, which name files.
 		Ready: httpapi.NewReadiness(httpapi.ReadinessConfig{Holder: a.holder, Reloads: a.reloadState}),
-	})
+	}
 }
 
-// adminHandler answers the operators: health, metrics and reloads.
+// adminHandler answers the operators: health, metrics, reloads and
+// explanations.
 func (a *app) adminHandler() http.Handler {
 	return httpapi.NewAdmin(httpapi.AdminConfig{
-		Gatherer:  a.reg,
-		Ready:     httpapi.NewReadiness(httpapi.ReadinessConfig{Holder: a.holder, Reloads: a.reloadState, Verbose: true}),
-		Reload:    a.reloader.Handler(),
+		Gatherer: a.reg,
+		Ready:    httpapi.NewReadiness(httpapi.ReadinessConfig{Holder: a.holder, Reloads: a.reloadState, Verbose: true}),
+		Reload:   a.reloader.Handler(),
+		Explain: httpapi.NewExplainer(httpapi.ExplainConfig{
+			Public:     a.publicConfig(),
+			Generation: func() uint64 { return a.reloader.Status().Generation },
+		}),
 		Profiling: a.o.adminPprof,
 	})
 }

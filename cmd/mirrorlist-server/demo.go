@@ -54,6 +54,9 @@ func printDemo(w io.Writer, snap *snapshot.Snapshot, addr, admin net.Addr, o *op
 		abase := "http://" + dialable(admin)
 		fmt.Fprintf(w, "  curl '%s/metrics'\n", abase)
 		fmt.Fprintf(w, "  curl -X POST '%s/-/reload'\n", abase)
+		if repo != "" {
+			fmt.Fprintf(w, "  curl '%s/-/explain/mirrorlist?repo=%s&arch=%s&format=text'   # why that answer\n", abase, repo, arch)
+		}
 	}
 	fmt.Fprintf(w, "\nThe data is in %s: replace a file there (or send SIGHUP) and the server reloads it.\n",
 		filepath.Dir(o.paths.Cache))

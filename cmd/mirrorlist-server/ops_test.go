@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -86,6 +87,21 @@ func (r *running) wait(t *testing.T) int {
 		t.Fatalf("the server did not stop:\n%s", r.stderr.String())
 		return -1
 	}
+}
+
+// stopAndReadLog stops the server, which must exit cleanly, and returns
+// the access log it wrote in dir (inputDir's).
+func (r *running) stopAndReadLog(t *testing.T, dir string) []byte {
+	t.Helper()
+	r.cancel()
+	if code := r.wait(t); code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "access.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // fetch sends a request and returns the status and body.
@@ -296,18 +312,51 @@ func TestRunClientAddress(t *testing.T) {
 			r := startServer(t, append(args, tt.flags...)...)
 			fetch(t, "GET", r.base+"/mirrorlist?repo=fedora-41&arch=x86_64",
 				http.Header{"X-Forwarded-For": {"198.18.0.1, " + fixtures.TinyAddrDE}})
-			r.cancel()
-			if code := r.wait(t); code != exitOK {
-				t.Fatalf("exit %d", code)
-			}
-			b, err := os.ReadFile(filepath.Join(dir, "access.log"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			b := r.stopAndReadLog(t, dir)
 			if want := "IP: " + tt.want + ";"; !strings.HasPrefix(string(b), want) {
 				t.Errorf("access log %q, want it to start %q", b, want)
 			}
 		})
+	}
+}
+
+// TestRunExplain checks the explain endpoints as wired: on the admin
+// listener, with the reloader's generation and the main port's
+// --minimum, --trusted-proxies and --max-query-bytes; and that the main
+// port explains nothing, answering the path as the mirrorlist request it
+// ends in.
+func TestRunExplain(t *testing.T) {
+	dir, args := inputDir(t)
+	r := startServer(t, append(args, "--admin-listen", "127.0.0.1:0", "--minimum", "2",
+		"--trusted-proxies", "127.0.0.1", "--max-query-bytes", "100")...)
+	const q = "/-/explain/mirrorlist?repo=fedora-41&arch=x86_64&seed=1"
+	xff := http.Header{"X-Forwarded-For": {fixtures.TinyAddrDE}}
+	code, body := fetch(t, "GET", r.admin+q, xff)
+	var ex struct {
+		Snapshot struct{ Generation uint64 }
+		Client   struct{ Address, From string }
+		Steps    []struct{ Name, Note string }
+	}
+	if err := json.Unmarshal([]byte(body), &ex); code != 200 || err != nil {
+		t.Fatalf("admin %s: %d %v\n%s", q, code, err, body)
+	}
+	if ex.Snapshot.Generation != 1 || ex.Client.Address != fixtures.TinyAddrDE || ex.Client.From != "X-Forwarded-For" {
+		t.Errorf("admin %s: generation %d, client %s from %s; want 1, %s from X-Forwarded-For",
+			q, ex.Snapshot.Generation, ex.Client.Address, ex.Client.From, fixtures.TinyAddrDE)
+	}
+	if last := ex.Steps[len(ex.Steps)-1]; !strings.Contains(last.Note, "(--minimum 2)") {
+		t.Errorf("admin %s: the global step says %q, want it to name --minimum 2", q, last.Note)
+	}
+	if code, body := fetch(t, "GET", r.admin+q+"&pad="+strings.Repeat("x", 100), xff); code != 200 || !strings.Contains(body, `"status": 414`) {
+		t.Errorf("admin: an explained query over --max-query-bytes: %d\n%s", code, body)
+	}
+	code, body = fetch(t, "GET", r.base+q, xff)
+	if code != 200 || !strings.HasPrefix(body, "# repo = fedora-41 arch = x86_64 country = DE") {
+		t.Errorf("main port %s: %d\n%s\nwant the plain mirrorlist", q, code, body)
+	}
+	b := r.stopAndReadLog(t, dir)
+	if n := strings.Count(string(b), "\n"); n != 1 {
+		t.Errorf("access log has %d lines, want 1 (the main port's request; an explanation logs nothing):\n%s", n, b)
 	}
 }
 

@@ -115,20 +115,10 @@ func openAppend(path string) (io.WriteCloser, error) {
 	return os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 }
 
-// Log buffers one access-log line:
-//
-//	IP: <client>; DATE: <YYYY-MM-DD of day in UTC>; COUNTRY: <country or N/A>; REPO: <repo>; ARCH: <arch>
-//
-// repo and arch are the values as the client sent them (still
-// percent-encoded), as production logs them. Control characters and
-// spaces in country, repo and arch are written as %XX, so that no value
-// can forge a line of its own or shift the fields (see appendField).
+// Log buffers one access-log line, as AppendLine writes it.
 func (l *Writer) Log(client netip.Addr, day time.Time, country, repo, arch string) {
 	if l == nil {
 		return
-	}
-	if country == "" {
-		country = "N/A"
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -137,23 +127,38 @@ func (l *Writer) Log(client netip.Addr, day time.Time, country, repo, arch strin
 		return
 	}
 	start := len(l.buf)
-	b := append(l.buf, "IP: "...)
-	b = client.AppendTo(b)
-	b = append(b, "; DATE: "...)
-	b = day.UTC().AppendFormat(b, time.DateOnly)
-	b = append(b, "; COUNTRY: "...)
-	b = appendField(b, country)
-	b = append(b, "; REPO: "...)
-	b = appendField(b, repo)
-	b = append(b, "; ARCH: "...)
-	b = appendField(b, arch)
-	b = append(b, '\n')
+	b := AppendLine(l.buf, client, day, country, repo, arch)
 	if len(b) > l.maxBytes {
 		l.buf = b[:start]
 		l.dropped.Add(1)
 		return
 	}
 	l.buf = b
+}
+
+// AppendLine appends an access-log line, newline included:
+//
+//	IP: <client>; DATE: <YYYY-MM-DD of day in UTC>; COUNTRY: <country or N/A>; REPO: <repo>; ARCH: <arch>
+//
+// repo and arch are the values as the client sent them (still
+// percent-encoded), as production logs them. Control characters and
+// spaces in country, repo and arch are written as %XX, so that no value
+// can forge a line of its own or shift the fields (see appendField).
+func AppendLine(dst []byte, client netip.Addr, day time.Time, country, repo, arch string) []byte {
+	if country == "" {
+		country = "N/A"
+	}
+	dst = append(dst, "IP: "...)
+	dst = client.AppendTo(dst)
+	dst = append(dst, "; DATE: "...)
+	dst = day.UTC().AppendFormat(dst, time.DateOnly)
+	dst = append(dst, "; COUNTRY: "...)
+	dst = appendField(dst, country)
+	dst = append(dst, "; REPO: "...)
+	dst = appendField(dst, repo)
+	dst = append(dst, "; ARCH: "...)
+	dst = appendField(dst, arch)
+	return append(dst, '\n')
 }
 
 // appendField appends one field of a line: as AppendValue, and with the
