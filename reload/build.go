@@ -57,16 +57,16 @@ func (r *Reloader) attempt(ctx context.Context, forced bool) (res Result) {
 		return res // Unchanged
 	}
 	bctx, serial := r.paced(ctx, cur)
-	next, err := r.assemble(bctx, cur, todo, serial)
+	next, err := assembleParts(bctx, r.load, r.inputs, cur, todo, serial)
 	if err != nil {
 		return r.failed(res, Failed, err)
 	}
-	if err := r.checkUnchanged(todo, pre); err != nil {
+	if err := unchangedSince(r.inputs, todo, pre); err != nil {
 		return r.failed(res, Failed, err)
 	}
 	res.Stats = next.Stats()
 	if cur != nil && !r.cfg.AllowShrink {
-		if err := r.checkShrink(cur, next, todo); err != nil {
+		if err := checkShrink(cur, next, todo, r.inputs); err != nil {
 			return r.failed(res, Refused, err)
 		}
 	}
@@ -114,17 +114,12 @@ func sameSize(a, b fileID) bool {
 	return a.exists() && b.exists() && a.info.Size() == b.info.Size()
 }
 
-// assemble loads the parts in todo, concurrently unless serial, and joins
-// them with the current snapshot's other parts. It is the server's one
-// loader group: snapshot.Load, for tests, reads the four files one after
-// the other, and LoadParts, for the operator's tools, runs the same group.
-func (r *Reloader) assemble(ctx context.Context, cur *snapshot.Snapshot, todo Parts, serial bool) (*snapshot.Snapshot, error) {
-	return assembleParts(ctx, r.load, r.inputs, cur, todo, serial)
-}
-
 // assembleParts loads the inputs of the parts in todo with load,
 // concurrently unless serial, and joins them with base's other parts
-// (base may be nil only when todo is AllParts).
+// (base may be nil only when todo is AllParts). It is the one loader
+// group of a Reloader's builds and of LoadParts, for the operator's
+// tools; snapshot.Load, for tests, reads the four files one after the
+// other.
 func assembleParts(ctx context.Context, load loaders, inputs [numInputs]input, base *snapshot.Snapshot, todo Parts, serial bool) (*snapshot.Snapshot, error) {
 	var (
 		m  *snapshot.Mirrors
@@ -163,14 +158,10 @@ func loadPart(eg *errgroup.Group, todo Parts, in input, load func(path string) e
 	})
 }
 
-// checkUnchanged returns a *FileError wrapping ErrChangedWhileRead if a
-// file that was read has a different identity now than before it was
+// unchangedSince returns a *FileError wrapping ErrChangedWhileRead if an
+// input of todo has a different identity now than in pre, before it was
 // read: the bytes decoded may then be a mix of two versions, or a version
 // that is still being written.
-func (r *Reloader) checkUnchanged(todo Parts, pre look) error {
-	return unchangedSince(r.inputs, todo, pre)
-}
-
 func unchangedSince(inputs [numInputs]input, todo Parts, pre look) error {
 	post := lookAt(inputs)
 	for i, in := range inputs {

@@ -66,10 +66,10 @@ func sizesOf(s *snapshot.Snapshot, todo Parts) sizes {
 	return z
 }
 
-// checkShrink returns a *ShrinkError if a part of next in todo shrank too
-// far against cur.
-func (r *Reloader) checkShrink(cur, next *snapshot.Snapshot, todo Parts) error {
-	return shrinkError(sizesOf(cur, todo), sizesOf(next, todo), todo, r.inputs)
+// checkShrink returns a *ShrinkError if a part of next in todo, read
+// from inputs, shrank too far against cur.
+func checkShrink(cur, next *snapshot.Snapshot, todo Parts, inputs [numInputs]input) error {
+	return shrinkError(sizesOf(cur, todo), sizesOf(next, todo), todo, inputs)
 }
 
 // CheckShrink applies a reload's shrink guard to next, a snapshot whose
@@ -80,7 +80,7 @@ func (r *Reloader) checkShrink(cur, next *snapshot.Snapshot, todo Parts) error {
 // applies it unless --allow-shrink; the operator's tools call it to know
 // beforehand what the server will refuse.
 func CheckShrink(served, next *snapshot.Snapshot, todo Parts, paths snapshot.Paths) error {
-	return shrinkError(sizesOf(served, todo), sizesOf(next, todo), todo, inputsOf(paths))
+	return checkShrink(served, next, todo, inputsOf(paths))
 }
 
 // shrinkError applies the guard's rules to the parts in todo. Every
