@@ -169,12 +169,14 @@ func (r *resolver) locateRepo() bool {
 	if r.req.Kind == Metalink {
 		r.sc.name = AppendMetalinkDirectory(r.sc.name[:0], loc.Directory)
 		a.Dir, a.File = r.m.DirectoryBytes(r.sc.name), MetalinkFile
-		if r.t != nil {
-			r.located(RuleRepoArch, string(r.sc.name), a.File)
-		}
 	} else {
 		a.Dir = r.m.Directory(loc.Directory)
-		r.located(RuleRepoArch, loc.Directory, "")
+	}
+	if r.t != nil {
+		r.t.Dir, r.t.File = loc.Directory, a.File
+		if r.req.Kind == Metalink {
+			r.t.Dir = string(r.sc.name)
+		}
 	}
 	if a.Dir == nil {
 		r.failPlain(StopBrokenIndex, 500, msgBrokenIndex)

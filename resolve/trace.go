@@ -186,12 +186,6 @@ func (r *resolver) begin(s Step) {
 	}
 }
 
-func (r *resolver) located(rule Rule, dir, file string) {
-	if r.t != nil {
-		r.t.Rule, r.t.Dir, r.t.File = rule, dir, file
-	}
-}
-
 // traceRepo records where a repository request led: repo and arch are
 // as asked (with version=).
 func (t *Trace) traceRepo(repo, arch string, loc RepoLocation) {
