@@ -275,16 +275,16 @@ func (h *Handler) logAnswer(r *http.Request, req *resolve.Request, a *resolve.An
 // resolve runs resolve.ResolveTraced with the exchange's random source,
 // or one of this request only.
 func (h *Handler) resolve(x *exchange, a *resolve.Answer) {
+	rng := x.rng
 	switch {
-	case x.rng != nil:
-		resolve.ResolveTraced(x.snap, x.req, h.opts, x.rng, a, x.trace)
+	case rng != nil:
 	case h.newRand != nil:
-		resolve.ResolveTraced(x.snap, x.req, h.opts, h.newRand(), a, x.trace)
+		rng = h.newRand()
 	default:
-		rng := h.rngs.Get().(*rand.Rand)
-		resolve.ResolveTraced(x.snap, x.req, h.opts, rng, a, x.trace)
-		h.rngs.Put(rng)
+		rng = h.rngs.Get().(*rand.Rand)
+		defer h.rngs.Put(rng)
 	}
+	resolve.ResolveTraced(x.snap, x.req, h.opts, rng, a, x.trace)
 }
 
 // putAnswer returns an answer to the pool, reset so that the pool does not
