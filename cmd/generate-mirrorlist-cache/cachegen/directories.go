@@ -232,13 +232,13 @@ func (g *generator) entry(s *selection, dir string, c *category, upHCs []int32, 
 		for j < len(c.hcs) && c.hcs[j].host == c.hcs[i].host {
 			j++
 		}
-		h := &g.hosts[c.hcs[i].host]
-		urls := s.servedURLs(g, c.hcs[i:j])
+		h, hcs := &g.hosts[c.hcs[i].host], c.hcs[i:j]
 		i = j
-		if len(urls) == 0 || !h.active {
+		if _, ok := only[h.id]; !h.active || only != nil && !ok {
 			continue
 		}
-		if _, ok := only[h.id]; only != nil && !ok {
+		urls := s.servedURLs(g, hcs)
+		if len(urls) == 0 {
 			continue
 		}
 		id := int64(h.id)
