@@ -412,17 +412,9 @@ func (b *explanationBuilder) client() *clientInfo {
 		ci.ASN, ci.RouteRange = f.ASN, f.RouteFirst.String()+" - "+f.RouteLast.String()
 	}
 	for _, nb := range f.Netblocks {
-		ci.Netblocks = append(ci.Netblocks, netblockInfo{Prefix: nb.Prefix.String(), Hosts: b.ids(nb.Hosts)})
+		ci.Netblocks = append(ci.Netblocks, netblockInfo{Prefix: nb.Prefix.String(), Hosts: b.x.snap.Mirrors().HostIDs(nb.Hosts)})
 	}
 	return ci
-}
-
-func (b *explanationBuilder) ids(hosts []snapshot.HostRef) []int64 {
-	ids := make([]int64, len(hosts))
-	for i, h := range hosts {
-		ids[i] = b.x.snap.Mirrors().Host(h).ID
-	}
-	return ids
 }
 
 // request describes the parsed query and how the directory was found, or

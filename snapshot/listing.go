@@ -20,6 +20,15 @@ func (m *Mirrors) Directories() []*Directory {
 	return dirs
 }
 
+// HostIDs returns MirrorManager's ids of refs, in refs' order.
+func (m *Mirrors) HostIDs(refs []HostRef) []int64 {
+	ids := make([]int64, len(refs))
+	for i, h := range refs {
+		ids[i] = m.hosts[h].ID
+	}
+	return ids
+}
+
 // ASNs yields every ASN of HostAsnCache with the hosts pinned to it
 // (sorted by HostRef, shared: do not modify), in ASN order.
 func (m *Mirrors) ASNs() iter.Seq2[uint32, []HostRef] {

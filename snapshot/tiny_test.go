@@ -13,10 +13,7 @@ import (
 // ids turns refs into host ids, sorted, for comparison with the fixture's
 // documented tables.
 func ids(m *snapshot.Mirrors, refs []snapshot.HostRef) []int64 {
-	out := make([]int64, 0, len(refs))
-	for _, r := range refs {
-		out = append(out, m.Host(r).ID)
-	}
+	out := m.HostIDs(refs)
 	slices.Sort(out)
 	return out
 }

@@ -277,10 +277,7 @@ func newFileView(name string, f *snapshot.File) fileView {
 
 // hostIDs returns the ids of refs, sorted.
 func hostIDs(m *snapshot.Mirrors, refs []snapshot.HostRef) []int64 {
-	ids := make([]int64, 0, len(refs))
-	for _, h := range refs {
-		ids = append(ids, m.Host(h).ID)
-	}
+	ids := m.HostIDs(refs)
 	slices.Sort(ids)
 	return ids
 }
