@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/mirrorlist-go/mirrorlist-server/cmd/internal/inputflags"
 	"github.com/mirrorlist-go/mirrorlist-server/httpapi"
 	"github.com/mirrorlist-go/mirrorlist-server/reload"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
@@ -61,10 +62,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.listen, "listen", "127.0.0.1", "the `ADDRESS` to listen on")
 	fs.Uint16Var(&o.port, "port", 3000, "the `PORT` to listen on")
 	fs.IntVarP(&o.minimum, "minimum", "m", 5, "the `NUMBER` of mirrors below which the global list is added")
-	fs.StringVarP(&o.paths.Cache, "cache", "c", "/var/lib/mirrormanager/mirrorlist_cache.proto", "the cache `FILE` (MirrorManager's protobuf, mirrorlist_cache.proto)")
-	fs.StringVarP(&o.paths.Routes, "global_netblocks", "g", "/var/lib/mirrormanager/global_netblocks.txt", "the global netblocks `FILE` (prefix to ASN)")
-	fs.StringVar(&o.paths.Continents, "cccsv", "/var/lib/mirrormanager/country_continent.csv", "the country to continent CSV `FILE`")
-	fs.StringVar(&o.paths.GeoIP, "geoip", "/usr/share/GeoIP/GeoLite2-Country.mmdb", "the GeoIP2 country database `FILE`")
+	inputflags.Define(fs, &o.paths)
 	fs.StringVarP(&o.logPath, "log", "l", "/var/log/mirrormanager/mirrorlist.log", "the access log `FILE` for statistics (empty: no access log)")
 	var internet2 string
 	fs.StringVarP(&internet2, "internet2_netblocks", "i", "", "the Internet2 netblocks `FILE`: deprecated, accepted and ignored")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/mirrorlist-go/mirrorlist-server/cmd/internal/inputflags"
 	"github.com/mirrorlist-go/mirrorlist-server/reload"
 	"github.com/mirrorlist-go/mirrorlist-server/snapshot"
 )
@@ -29,10 +30,7 @@ type checkOptions struct {
 // one is not compared, as a reload compares only the files that changed.
 func checkFlags(fs *pflag.FlagSet) func(context.Context, []string, io.Writer, io.Writer) error {
 	o := new(checkOptions)
-	fs.StringVarP(&o.paths.Cache, "cache", "c", "/var/lib/mirrormanager/mirrorlist_cache.proto", "the cache `FILE` (MirrorManager's protobuf, mirrorlist_cache.proto)")
-	fs.StringVarP(&o.paths.Routes, "global_netblocks", "g", "/var/lib/mirrormanager/global_netblocks.txt", "the global netblocks `FILE` (prefix to ASN)")
-	fs.StringVar(&o.paths.Continents, "cccsv", "/var/lib/mirrormanager/country_continent.csv", "the country to continent CSV `FILE`")
-	fs.StringVar(&o.paths.GeoIP, "geoip", "/usr/share/GeoIP/GeoLite2-Country.mmdb", "the GeoIP2 country database `FILE`")
+	inputflags.Define(fs, &o.paths)
 	fs.StringVar(&o.against.Cache, "against", "", "apply the shrink guard against this cache `FILE`, the one being served (missing: nothing is served yet, no guard)")
 	fs.StringVar(&o.against.Routes, "against-global_netblocks", "", "apply the shrink guard against this global netblocks `FILE`")
 	fs.StringVar(&o.against.Continents, "against-cccsv", "", "apply the shrink guard against this country to continent `FILE`")
