@@ -180,10 +180,15 @@ kill "$sampler" 2>/dev/null || true
 rss_load=$(sort -n "$work/rss.samples" | tail -n 1)
 
 # Open loop at fixed rates: the latency clients see at a realistic load.
+# The one-write ceiling runs at each rate too, right after the server: its
+# p99 is the floor this machine and loopback set, whatever the handler does
+# (on a shared machine a neighbour's stall of a few milliseconds lands in
+# the tail of both).
 opens=()
 for rate in $RATES; do
 	loadgen -target "http://127.0.0.1:$port" -warmup 1s -duration "$DURATION" -rate "$rate" >"$work/open.$rate"
-	opens+=("$work/open.$rate")
+	loadgen -target "$gathered" -warmup 1s -duration "$DURATION" -rate "$rate" >"$work/open-ceiling.$rate"
+	opens+=("$work/open.$rate" "$work/open-ceiling.$rate")
 done
 rss_after=$(awk '/^VmRSS/ {print $2}' "/proc/$server/status")
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$server/status")
@@ -209,6 +214,9 @@ row() { printf '| %-44s | %20s |\n' "$1" "$2"; }
 echo "server / one-write ceiling: $(awk -v s="$srv" -v c="$gath" 'BEGIN {printf "%.0f%%", 100 * s / c}') of the throughput ($(printf '%.0f' "$srv") vs $(printf '%.0f' "$gath") req/s, medians of $ROUNDS rounds)"
 echo "answer sizes of the mix: mean $body B, p50 $(value p50_body "$work/server.1") B, p90 $(value p90_body "$work/server.1") B (the ceilings answer the mean)"
 echo "server CPU per request: $(median ${usr[server]}) us user + $(median ${sys[server]}) us system (one-write ceiling: $(median ${usr[gathered]}) + $(median ${sys[gathered]}))"
+for rate in $RATES; do
+	echo "open loop at $rate req/s: p99 $(value p99_ms "$work/open.$rate") ms (one-write ceiling: $(value p99_ms "$work/open-ceiling.$rate") ms)"
+done
 }
 echo
 echo "mirrorlist-server at Fedora scale: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), server on CPU 0, load on CPU 1;"
@@ -231,6 +239,7 @@ row "  server CPU per request, user + system" "$(median ${usr[server]}) + $(medi
 for rate in $RATES; do
 	row "p99 at $rate req/s, open loop" "$(value p99_ms "$work/open.$rate") ms"
 	row "p99.9 at $rate req/s, open loop" "$(value p999_ms "$work/open.$rate") ms"
+	row "  one-write ceiling's p99 / p99.9 there" "$(value p99_ms "$work/open-ceiling.$rate") / $(value p999_ms "$work/open-ceiling.$rate") ms"
 done
 row "ceiling, plain net/http ($body B answers)" "$(printf '%.0f' "$ceil") req/s"
 row "  its CPU per request, user + system" "$(median ${usr[ceiling]}) + $(median ${sys[ceiling]}) us"
