@@ -25,7 +25,9 @@
 # windows of the same length without one (mirrorlist-loadgen swaps); it
 # gives the medians over the reloads of p99 and max latency during a
 # reload and without, and the server's peak RSS (VmHWM, reset before the
-# first reload) across them. Settings (environment):
+# first reload) across them. Each open-loop rate also runs against the
+# one-write ceiling, whose p99 is printed beside the server's: the floor
+# of this machine and loopback. Settings (environment):
 #
 #   ROUNDS=3      closed-loop rounds of each server
 #   DURATION=8s   measured time of each run (after a warm-up)
