@@ -25,9 +25,11 @@
 # windows of the same length without one (mirrorlist-loadgen swaps); it
 # gives the medians over the reloads of p99 and max latency during a
 # reload and without, and the server's peak RSS (VmHWM, reset before the
-# first reload) across them. Each open-loop rate also runs against the
-# one-write ceiling, whose p99 is printed beside the server's: the floor
-# of this machine and loopback. Settings (environment):
+# first reload) across them. Each open-loop rate also runs against two
+# one-write ceilings, one answering the mean size and one answering each
+# target with the size of the server's answer to it; their p99 is printed
+# beside the server's: the floor of this machine and loopback. Settings
+# (environment):
 #
 #   ROUNDS=3      closed-loop rounds of each server
 #   DURATION=8s   measured time of each run (after a warm-up)
@@ -137,18 +139,20 @@ memory_limit=$(metric mirrorlist_memory_limit_bytes)
 sampler=$!
 pids+=("$sampler")
 
-# closed NAME PID URL ROUND: one closed-loop run against URL, served by
-# process PID; appends its figures to NAME's arrays. The process's CPU use
+# closed NAME PID URL ROUND [ARGS]: one closed-loop run against URL, served
+# by process PID, ARGS passed to the load generator; appends its figures to
+# NAME's arrays. The process's CPU use
 # over the run, divided by the answers per second, gives its user and
 # system CPU time per request.
 declare -A rps p99 usr sys
 closed() {
 	local name=$1 pid=$2 url=$3 round=$4 out="$work/$1.$4"
+	shift 4
 	local u0 s0 u1 s1 w0 w1 wall r hz
 	hz=$(getconf CLK_TCK)
 	read -r u0 s0 < <(awk '{print $14, $15}' "/proc/$pid/stat")
 	w0=$(date +%s.%N)
-	loadgen -target "$url" -warmup 2s -duration "$DURATION" >"$out"
+	loadgen -target "$url" -warmup 2s -duration "$DURATION" "$@" >"$out"
 	w1=$(date +%s.%N)
 	read -r u1 s1 < <(awk '{print $14, $15}' "/proc/$pid/stat")
 	wall=$(awk -v a="$w0" -v b="$w1" 'BEGIN {print b - a}')
@@ -161,9 +165,14 @@ closed() {
 }
 
 # Closed loop: alternate the server and the ceiling; the ceiling starts
-# after the first server round, which gives the mean body size.
+# after the first server round, which gives the mean body size and the
+# size of each target's answer.
 for round in $(seq "$ROUNDS"); do
-	closed server "$server" "http://127.0.0.1:$port" "$round"
+	if [ "$round" = 1 ]; then
+		closed server "$server" "http://127.0.0.1:$port" "$round" -sizes-out "$work/sizes"
+	else
+		closed server "$server" "http://127.0.0.1:$port" "$round"
+	fi
 	if [ "$round" = 1 ]; then
 		body=$(value mean_body "$work/server.1")
 		taskset -c 0 "$work/mirrorlist-loadgen" ceiling -listen 127.0.0.1:0 -body-size "$body" >"$work/ceiling.out" &
@@ -182,15 +191,23 @@ kill "$sampler" 2>/dev/null || true
 rss_load=$(sort -n "$work/rss.samples" | tail -n 1)
 
 # Open loop at fixed rates: the latency clients see at a realistic load.
-# The one-write ceiling runs at each rate too, right after the server: its
-# p99 is the floor this machine and loopback set, whatever the handler does
-# (on a shared machine a neighbour's stall of a few milliseconds lands in
-# the tail of both).
+# Two one-write ceilings run at each rate too, right after the server: the
+# one answering the mean size, and one answering each target with the size
+# of the server's answer to it (run -sizes-out, ceiling -sizes), whose tail
+# holds the mix's largest answers as the server's does. Their p99 is the
+# floor this machine and loopback set, whatever the handler does (on a
+# shared machine a neighbour's stall of a few milliseconds lands in the
+# tail of all three).
+kill "$ceiling_pid" 2>/dev/null || true # the closed loop is done with it
+taskset -c 0 "$work/mirrorlist-loadgen" ceiling -gather -listen 127.0.0.1:0 -body-size "$body" -sizes "$work/sizes" >"$work/sized.out" &
+pids+=($!)
+until sized=$(sed -n 's/^listening on //p' "$work/sized.out") && [ -n "$sized" ]; do sleep 0.02; done
 opens=()
 for rate in $RATES; do
 	loadgen -target "http://127.0.0.1:$port" -warmup 1s -duration "$DURATION" -rate "$rate" >"$work/open.$rate"
 	loadgen -target "$gathered" -warmup 1s -duration "$DURATION" -rate "$rate" >"$work/open-ceiling.$rate"
-	opens+=("$work/open.$rate" "$work/open-ceiling.$rate")
+	loadgen -target "$sized" -warmup 1s -duration "$DURATION" -rate "$rate" >"$work/open-sized.$rate"
+	opens+=("$work/open.$rate" "$work/open-ceiling.$rate" "$work/open-sized.$rate")
 done
 rss_after=$(awk '/^VmRSS/ {print $2}' "/proc/$server/status")
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$server/status")
@@ -217,7 +234,7 @@ echo "server / one-write ceiling: $(awk -v s="$srv" -v c="$gath" 'BEGIN {printf 
 echo "answer sizes of the mix: mean $body B, p50 $(value p50_body "$work/server.1") B, p90 $(value p90_body "$work/server.1") B (the ceilings answer the mean)"
 echo "server CPU per request: $(median ${usr[server]}) us user + $(median ${sys[server]}) us system (one-write ceiling: $(median ${usr[gathered]}) + $(median ${sys[gathered]}))"
 for rate in $RATES; do
-	echo "open loop at $rate req/s: p99 $(value p99_ms "$work/open.$rate") ms (one-write ceiling: $(value p99_ms "$work/open-ceiling.$rate") ms)"
+	echo "open loop at $rate req/s: p99 $(value p99_ms "$work/open.$rate") ms (one-write ceiling: $(value p99_ms "$work/open-ceiling.$rate") ms at the mean size, $(value p99_ms "$work/open-sized.$rate") ms at each answer's size)"
 done
 }
 echo
@@ -242,6 +259,7 @@ for rate in $RATES; do
 	row "p99 at $rate req/s, open loop" "$(value p99_ms "$work/open.$rate") ms"
 	row "p99.9 at $rate req/s, open loop" "$(value p999_ms "$work/open.$rate") ms"
 	row "  one-write ceiling's p99 / p99.9 there" "$(value p99_ms "$work/open-ceiling.$rate") / $(value p999_ms "$work/open-ceiling.$rate") ms"
+	row "  the same at each answer's size" "$(value p99_ms "$work/open-sized.$rate") / $(value p999_ms "$work/open-sized.$rate") ms"
 done
 row "ceiling, plain net/http ($body B answers)" "$(printf '%.0f' "$ceil") req/s"
 row "  its CPU per request, user + system" "$(median ${usr[ceiling]}) + $(median ${sys[ceiling]}) us"

@@ -25,6 +25,7 @@ func runCeiling(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	listen := fs.String("listen", "127.0.0.1:0", "loopback `ADDRESS:PORT` to listen on (port 0: any free port)")
 	size := fs.Int("body-size", 8192, "size in bytes of every answer's body: the mean answer size of the server measured")
 	gathered := fs.Bool("gather", false, "send each answer's headers and body in one write, as the mirrorlist server does (gather.Listener); default: plain net/http")
+	sizesPath := fs.String("sizes", "", "answer each target of `FILE` (run -sizes-out writes it) with a body of its size, the others with -body-size")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -35,12 +36,18 @@ func runCeiling(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil || !ap.Addr().IsLoopback() {
 		return fmt.Errorf("ceiling: -listen %q: want a loopback address and port, e.g. 127.0.0.1:0", *listen)
 	}
+	var sizes map[string]int
+	if *sizesPath != "" {
+		if sizes, err = readSizes(*sizesPath, maxBodySize); err != nil {
+			return fmt.Errorf("ceiling: %w", err)
+		}
+	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
-	return serveCeiling(ctx, ln, newCeiling(*size), *gathered)
+	return serveCeiling(ctx, ln, newCeiling(*size, sizes), *gathered)
 }
 
 // serveCeiling serves h on ln until ctx ends.
@@ -77,30 +84,52 @@ func serveCeiling(ctx context.Context, ln net.Listener, h http.Handler, gathered
 	return nil
 }
 
-// ceiling answers every request with the same body, headers set as the
-// mirrorlist server sets them: the least a handler can do.
+// ceiling answers every request with a precomputed body, headers set as
+// the mirrorlist server sets them: the least a handler can do. The body
+// is the same for every request unless sized gives the target's own size.
 type ceiling struct {
-	body   []byte
+	def   sizedBody            // the answer to a target sized does not list
+	sized map[string]sizedBody // by request target (-sizes)
+	body  []byte               // every answer is a prefix of it
+}
+
+// sizedBody is the size of one answer and its Content-Length.
+type sizedBody struct {
+	n      int
 	length string
 }
 
-// newCeiling precomputes a body of size bytes: lines of metalink-like
-// text, so that the bytes on the wire look like a server's.
-func newCeiling(size int) *ceiling {
+// newCeiling precomputes a body of size bytes, or the sizes of sizes (by
+// request target) when it names the target: lines of metalink-like text,
+// so that the bytes on the wire look like a server's.
+func newCeiling(size int, sizes map[string]int) *ceiling {
 	const line = `    <url protocol="https" type="https" location="DE" preference="100">https://mirror.example.org/pub/fedora/linux/updates/42/Everything/x86_64/repodata/repomd.xml</url>` + "\n"
-	body := make([]byte, size)
-	for i := 0; i < size; {
-		i += copy(body[i:], line)
+	c := &ceiling{def: sizedBody{size, strconv.Itoa(size)}}
+	largest := size
+	if len(sizes) > 0 {
+		c.sized = make(map[string]sizedBody, len(sizes))
+		for target, n := range sizes {
+			c.sized[target] = sizedBody{n, strconv.Itoa(n)}
+			largest = max(largest, n)
+		}
 	}
-	return &ceiling{body: body, length: strconv.Itoa(size)}
+	c.body = make([]byte, largest)
+	for i := 0; i < largest; {
+		i += copy(c.body[i:], line)
+	}
+	return c
 }
 
 func (c *ceiling) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, ok := c.sized[r.RequestURI]
+	if !ok {
+		b = c.def
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/metalink+xml")
-	h.Set("Content-Length", c.length)
+	h.Set("Content-Length", b.length)
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		gather.WriteBody(w, r, c.body)
+		gather.WriteBody(w, r, c.body[:b.n])
 	}
 }

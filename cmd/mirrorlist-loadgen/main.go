@@ -8,7 +8,7 @@
 //
 //	mirrorlist-loadgen mix -scale fedora -seed 1 -n 100000 -out FILE
 //	mirrorlist-loadgen run -target http://127.0.0.1:3000 -targets FILE [-c 16] [-duration 10s] [-rate R]
-//	mirrorlist-loadgen ceiling -listen 127.0.0.1:0 -body-size 9000
+//	mirrorlist-loadgen ceiling -listen 127.0.0.1:0 -body-size 9000 [-gather] [-sizes FILE]
 //	mirrorlist-loadgen soak [-duration 10m] [-rate 1000] [-scale fedora] [-data DIR] [-server BINARY]
 //	mirrorlist-loadgen swaps -target URL -reload URL/-/reload -targets FILE [-c 16] [-swaps 5] [-pid PID]
 //
@@ -22,9 +22,12 @@
 // request it delayed (no coordinated omission). A request that waited only
 // on the generator's own timer, which Go fires up to a millisecond late on
 // an idle thread, counts from when it was sent; the timer's lateness is
-// reported apart. ceiling
-// answers every request with the same precomputed body, as cheaply as
-// net/http allows: a server can at best approach its throughput.
+// reported apart; -sizes-out also writes the size of each target's answer.
+// ceiling answers every request with the same precomputed body, as
+// cheaply as net/http allows: a server can at best approach its
+// throughput. With -sizes (a file run -sizes-out wrote) it answers each
+// target with a body of the size the server answered it, so that its
+// latency has the spread of the mix's sizes too.
 //
 // soak starts a mirrorlist-server (built with go build unless -server
 // names one) on a generated data set, loads it at a steady rate in an

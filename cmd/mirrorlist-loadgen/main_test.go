@@ -254,7 +254,7 @@ func TestCeiling(t *testing.T) {
 }
 
 func testCeiling(t *testing.T, size int, gather bool) {
-	c := newCeiling(size)
+	c := newCeiling(size, nil)
 	if len(c.body) != size || !bytes.HasPrefix(c.body, []byte("    <url ")) {
 		t.Fatalf("body of %d bytes: %.40q", len(c.body), c.body)
 	}

@@ -25,6 +25,7 @@ type loadOptions struct {
 	requests    int           // at most this many requests, warm-up included; 0: no limit
 	rate        float64       // requests per second in an open loop; 0: closed loop
 	timeout     time.Duration // per request
+	sizesOut    string        // where to write each target's answer size; "": nowhere
 }
 
 // Bounds that keep a run from becoming a soak test by accident.
@@ -44,6 +45,7 @@ func parseLoadFlags(args []string, stderr io.Writer) (*loadOptions, error) {
 	fs.IntVar(&o.requests, "requests", 0, "stop after this many requests, warm-up included (0: no limit)")
 	fs.Float64Var(&o.rate, "rate", 0, "open loop at this many requests per second (0: closed loop, as fast as answered)")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "timeout of one request")
+	fs.StringVar(&o.sizesOut, "sizes-out", "", "write the body size of each target answered to `FILE`, a \"SIZE TARGET\" line each, for the ceiling's -sizes")
 	if err := fs.parse(args); err != nil {
 		return nil, err
 	}
@@ -78,6 +80,11 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	l := newLoader(base, targets, o)
 	res := l.run(ctx)
 	l.report(res).print(stdout, l, res, base, len(targets))
+	if o.sizesOut != "" {
+		if err := writeSizes(o.sizesOut, targets, res.sizes); err != nil {
+			return err
+		}
+	}
 	if res.sent == 0 {
 		return errors.New("no request was sent")
 	}
@@ -186,7 +193,8 @@ type tally struct {
 	lateness histogram // open loop: how late an idle worker's timer fired
 	bodies   histogram // answer body sizes, a byte counted as a nanosecond
 	status   map[int]uint64
-	sent     uint64 // measured requests, failed ones included
+	sizes    map[int]int64 // -sizes-out: body size by target index; nil otherwise
+	sent     uint64        // measured requests, failed ones included
 	errors   uint64
 	firstErr error
 	bytes    uint64
@@ -202,11 +210,14 @@ func (l *loader) run(ctx context.Context) *tally {
 	var wg sync.WaitGroup
 	for i := range tallies {
 		tallies[i] = &tally{status: make(map[int]uint64)}
+		if l.opts.sizesOut != "" {
+			tallies[i].sizes = make(map[int]int64)
+		}
 		wg.Go(func() { l.worker(ctx, tallies[i]) })
 	}
 	wg.Wait()
 	l.client.CloseIdleConnections()
-	total := &tally{status: make(map[int]uint64)}
+	total := &tally{status: make(map[int]uint64), sizes: make(map[int]int64)}
 	for _, t := range tallies {
 		total.merge(t)
 	}
@@ -245,10 +256,14 @@ func (l *loader) worker(ctx context.Context, t *tally) {
 		if l.interval == 0 || idle {
 			from = sent
 		}
-		status, n, err := l.get(ctx, l.urls[k%int64(len(l.urls))], buf)
+		target := int(k % int64(len(l.urls)))
+		status, n, err := l.get(ctx, l.urls[target], buf)
 		done := time.Now()
 		if ctx.Err() != nil {
 			return // interrupted: the answer is not the server's doing
+		}
+		if t.sizes != nil && err == nil {
+			t.sizes[target] = n // warm-up answers too: the size is the target's, not the moment's
 		}
 		if due.Before(l.measure) {
 			continue // warm-up
@@ -333,6 +348,9 @@ func (t *tally) merge(o *tally) {
 	t.bodies.merge(&o.bodies)
 	for s, n := range o.status {
 		t.status[s] += n
+	}
+	for i, n := range o.sizes {
+		t.sizes[i] = n
 	}
 	t.sent += o.sent
 	t.errors += o.errors
