@@ -17,12 +17,12 @@
 // connections, in a closed loop (each connection sends its next request as
 // soon as the last one is answered: the maximum throughput) or, with -rate,
 // in an open loop: request k is due at start + k/rate whatever happened
-// before, and when the server kept every connection busy past that moment
-// its latency counts from it, so a server that stalls is charged for every
-// request it delayed (no coordinated omission). A request that waited only
-// on the generator's own timer, which Go fires up to a millisecond late on
-// an idle thread, counts from when it was sent; the timer's lateness is
-// reported apart; -sizes-out also writes the size of each target's answer.
+// before, released then by a pacer that sleeps on a thread of its own
+// (Go's timers would release a millisecond's requests in one burst), and
+// when the server kept every connection busy past that moment its latency
+// counts from the release, so a server that stalls is charged for every
+// request it delayed (no coordinated omission); the pacer's lateness is
+// reported apart. -sizes-out also writes the size of each target's answer.
 // ceiling answers every request with the same precomputed body, as
 // cheaply as net/http allows: a server can at best approach its
 // throughput. With -sizes (a file run -sizes-out wrote) it answers each

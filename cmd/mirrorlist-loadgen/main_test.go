@@ -195,7 +195,7 @@ func TestRunOpenLoop(t *testing.T) {
 	if p99 := number(t, values, "p99_ms"); p99 < 50 {
 		t.Errorf("p99 %v ms: the stall was omitted:\n%s", p99, out)
 	}
-	if !strings.Contains(out, "service  (from when sent)") || !strings.Contains(out, "timer    (how late)") {
+	if !strings.Contains(out, "service  (from when sent)") || !strings.Contains(out, "pacer    (how late)") {
 		t.Errorf("no service time line:\n%s", out)
 	}
 }

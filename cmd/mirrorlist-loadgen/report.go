@@ -71,7 +71,7 @@ func (r report) print(w io.Writer, l *loader, t *tally, base string, targets int
 	fmt.Fprintf(w, "%s  %s\n", label, quantiles(&t.latency))
 	if o.rate > 0 {
 		fmt.Fprintf(w, "service  (from when sent) %s\n", quantiles(&t.service))
-		fmt.Fprintf(w, "timer    (how late)       %s\n", quantiles(&t.lateness))
+		fmt.Fprintf(w, "pacer    (how late)       %s\n", quantiles(&t.lateness))
 	}
 	fmt.Fprintf(w, "summary rps=%.1f requests=%d errors=%d missed=%d mean_body=%.0f p50_body=%d p90_body=%d p50_ms=%s p90_ms=%s p99_ms=%s p999_ms=%s max_ms=%s\n",
 		r.rps, t.sent-t.errors, t.errors, r.missed, r.meanBody, t.bodies.quantile(0.5), t.bodies.quantile(0.9),

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -190,7 +191,7 @@ func newLoader(base string, targets []string, o *loadOptions) *loader {
 type tally struct {
 	latency  histogram // from when each request was due, or sent (see worker)
 	service  histogram // from when each request was sent
-	lateness histogram // open loop: how late an idle worker's timer fired
+	lateness histogram // open loop: how late the pacer released each request
 	bodies   histogram // answer body sizes, a byte counted as a nanosecond
 	status   map[int]uint64
 	sizes    map[int]int64 // -sizes-out: body size by target index; nil otherwise
@@ -201,19 +202,33 @@ type tally struct {
 	lastDone time.Time
 }
 
-// run starts the workers, waits for them and merges what they saw.
+// run starts the workers (and in an open loop the pacer), waits for them
+// and merges what they saw.
 func (l *loader) run(ctx context.Context) *tally {
+	if l.interval > 0 && runtime.GOMAXPROCS(0) < 2 {
+		// The pacer's thread holds a scheduler slot while it sleeps.
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	}
 	l.start = time.Now()
 	l.measure = l.start.Add(l.opts.warmup)
 	l.deadline = l.measure.Add(l.opts.duration)
-	tallies := make([]*tally, l.opts.conns)
 	var wg sync.WaitGroup
+	var tickets chan ticket
+	if l.interval > 0 {
+		tickets = make(chan ticket, l.backlog())
+		wg.Go(func() { l.pace(ctx, tickets) })
+	}
+	tallies := make([]*tally, l.opts.conns)
 	for i := range tallies {
 		tallies[i] = &tally{status: make(map[int]uint64)}
 		if l.opts.sizesOut != "" {
 			tallies[i].sizes = make(map[int]int64)
 		}
-		wg.Go(func() { l.worker(ctx, tallies[i]) })
+		if tickets != nil {
+			wg.Go(func() { l.openWorker(ctx, tickets, tallies[i]) })
+		} else {
+			wg.Go(func() { l.closedWorker(ctx, tallies[i]) })
+		}
 	}
 	wg.Wait()
 	l.client.CloseIdleConnections()
@@ -224,55 +239,78 @@ func (l *loader) run(ctx context.Context) *tally {
 	return total
 }
 
-// worker sends requests one after the other until the deadline, the
-// request limit or ctx ends the run.
-//
-// In an open loop a request's latency counts from when it was due if the
-// worker was still busy then (the server held it back: coordinated
-// omission corrected), but from when it was sent if the worker was idle
-// and only its timer woke late: Go's timers are as coarse as a millisecond
-// on an idle thread, and that lateness is the generator's, not the
-// server's. The timer's lateness is reported apart.
-func (l *loader) worker(ctx context.Context, t *tally) {
+// maxBacklog bounds the tickets an open loop buffers for busy workers.
+const maxBacklog = 1 << 18
+
+// backlog returns the capacity of an open loop's ticket buffer: every
+// request of the run, up to maxBacklog, so that the pacer keeps releasing
+// on time while the server holds every connection.
+func (l *loader) backlog() int {
+	n := dueBefore(l.deadline.Sub(l.start), l.interval)
+	if l.opts.requests > 0 {
+		n = min(n, uint64(l.opts.requests))
+	}
+	return int(min(n, maxBacklog))
+}
+
+// closedWorker sends requests one after the other, each as soon as the
+// last is answered, until the deadline, the request limit or ctx ends the
+// run.
+func (l *loader) closedWorker(ctx context.Context, t *tally) {
 	buf := make([]byte, readBufferSize)
 	for {
 		k := l.next.Add(1) - 1
 		if l.opts.requests > 0 && k >= int64(l.opts.requests) {
 			return
 		}
-		due, idle := time.Now(), false
-		if l.interval > 0 {
-			due = l.start.Add(time.Duration(float64(k) * l.interval))
-			idle = time.Until(due) > 0
-			if !sleepUntil(ctx, due) {
-				return
-			}
-		}
-		if !due.Before(l.deadline) || ctx.Err() != nil {
+		now := time.Now()
+		if !now.Before(l.deadline) || !l.send(ctx, t, buf, k, now, now) {
 			return
 		}
-		sent := time.Now()
-		from := due
-		if l.interval == 0 || idle {
-			from = sent
+	}
+}
+
+// openWorker sends the requests the pacer releases, whenever it is free,
+// until the pacer ends.
+//
+// A request's latency counts from its release: a request released while
+// every worker was busy waits in the ticket buffer, and that wait is the
+// server's doing (coordinated omission corrected). The pacer's own
+// lateness, from due to release, is the generator's and is reported
+// apart.
+func (l *loader) openWorker(ctx context.Context, tickets <-chan ticket, t *tally) {
+	buf := make([]byte, readBufferSize)
+	for tk := range tickets {
+		if !l.send(ctx, t, buf, tk.k, tk.due, tk.released) {
+			return
 		}
-		target := int(k % int64(len(l.urls)))
-		status, n, err := l.get(ctx, l.urls[target], buf)
-		done := time.Now()
-		if ctx.Err() != nil {
-			return // interrupted: the answer is not the server's doing
+		if !tk.due.Before(l.measure) {
+			t.lateness.record(tk.released.Sub(tk.due))
 		}
-		if t.sizes != nil && err == nil {
-			t.sizes[target] = n // warm-up answers too: the size is the target's, not the moment's
-		}
-		if due.Before(l.measure) {
-			continue // warm-up
-		}
-		if idle {
-			t.lateness.record(sent.Sub(due))
-		}
+	}
+}
+
+// send sends request k, due at due, and records it in t unless it was
+// due in the warm-up, its latency counted from from. It returns false
+// when ctx ended.
+func (l *loader) send(ctx context.Context, t *tally, buf []byte, k int64, due, from time.Time) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	target := int(k % int64(len(l.urls)))
+	sent := time.Now()
+	status, n, err := l.get(ctx, l.urls[target], buf)
+	done := time.Now()
+	if ctx.Err() != nil {
+		return false // interrupted: the answer is not the server's doing
+	}
+	if t.sizes != nil && err == nil {
+		t.sizes[target] = n // warm-up answers too: the size is the target's, not the moment's
+	}
+	if !due.Before(l.measure) {
 		t.add(from, sent, done, status, n, err)
 	}
+	return true
 }
 
 // sleepUntil waits until t, or returns false when ctx ends first.
