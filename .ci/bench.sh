@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks the server on this machine at Fedora scale and prints one table.
-# For humans, not CI (CI is .ci/run). Takes about three minutes.
+# For humans, not CI (CI is .ci/run). Takes about six minutes (five with
+# SWAPS=0).
 #
 #   .ci/bench.sh [DIR]
 #
@@ -35,6 +36,7 @@
 #   DURATION=8s   measured time of each run (after a warm-up)
 #   CONNS=16      keep-alive connections of the load generator
 #   RATES="2000 8000"  open-loop rates for the latency figures, requests/s
+#   OPEN_ROUNDS=3 open-loop runs at each rate (the figures are medians)
 #   REQUESTS=100000  size of the request mix
 #   SWAPS=5       reloads under load (0: skip the section)
 #   SERVER=       a mirrorlist-server binary to measure instead of this
@@ -51,6 +53,7 @@ ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-8s}
 CONNS=${CONNS:-16}
 RATES=${RATES:-${RATE:-2000 8000}}
+OPEN_ROUNDS=${OPEN_ROUNDS:-3}
 REQUESTS=${REQUESTS:-100000}
 SWAPS=${SWAPS:-5}
 SEED=1
@@ -203,12 +206,22 @@ taskset -c 0 "$work/mirrorlist-loadgen" ceiling -gather -listen 127.0.0.1:0 -bod
 pids+=($!)
 until sized=$(sed -n 's/^listening on //p' "$work/sized.out") && [ -n "$sized" ]; do sleep 0.02; done
 opens=()
-for rate in $RATES; do
-	loadgen -target "http://127.0.0.1:$port" -warmup 1s -duration "$DURATION" -rate "$rate" >"$work/open.$rate"
-	loadgen -target "$gathered" -warmup 1s -duration "$DURATION" -rate "$rate" >"$work/open-ceiling.$rate"
-	loadgen -target "$sized" -warmup 1s -duration "$DURATION" -rate "$rate" >"$work/open-sized.$rate"
-	opens+=("$work/open.$rate" "$work/open-ceiling.$rate" "$work/open-sized.$rate")
+for round in $(seq "$OPEN_ROUNDS"); do
+	for rate in $RATES; do
+		loadgen -target "http://127.0.0.1:$port" -warmup 1s -duration "$DURATION" -rate "$rate" >"$work/open.$rate.$round"
+		loadgen -target "$gathered" -warmup 1s -duration "$DURATION" -rate "$rate" >"$work/open-ceiling.$rate.$round"
+		loadgen -target "$sized" -warmup 1s -duration "$DURATION" -rate "$rate" >"$work/open-sized.$rate.$round"
+		opens+=("$work/open.$rate.$round" "$work/open-ceiling.$rate.$round" "$work/open-sized.$rate.$round")
+		log "open round $round at $rate req/s: p99 server $(value p99_ms "$work/open.$rate.$round"), ceiling $(value p99_ms "$work/open-ceiling.$rate.$round"), sized ceiling $(value p99_ms "$work/open-sized.$rate.$round") ms"
+	done
 done
+# openmedian NAME RATE KEY: the median over the open-loop rounds of KEY in NAME's
+# runs at RATE (NAME: open, open-ceiling or open-sized).
+openmedian() {
+	local vals=() f
+	for f in "$work/$1.$2".*; do vals+=("$(value "$3" "$f")"); done
+	median "${vals[@]}"
+}
 rss_after=$(awk '/^VmRSS/ {print $2}' "/proc/$server/status")
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$server/status")
 
@@ -234,7 +247,7 @@ echo "server / one-write ceiling: $(awk -v s="$srv" -v c="$gath" 'BEGIN {printf 
 echo "answer sizes of the mix: mean $body B, p50 $(value p50_body "$work/server.1") B, p90 $(value p90_body "$work/server.1") B (the ceilings answer the mean)"
 echo "server CPU per request: $(median ${usr[server]}) us user + $(median ${sys[server]}) us system (one-write ceiling: $(median ${usr[gathered]}) + $(median ${sys[gathered]}))"
 for rate in $RATES; do
-	echo "open loop at $rate req/s: p99 $(value p99_ms "$work/open.$rate") ms (one-write ceiling: $(value p99_ms "$work/open-ceiling.$rate") ms at the mean size, $(value p99_ms "$work/open-sized.$rate") ms at each answer's size)"
+	echo "open loop at $rate req/s: p99 $(openmedian open "$rate" p99_ms) ms (one-write ceiling: $(openmedian open-ceiling "$rate" p99_ms) ms at the mean size, $(openmedian open-sized "$rate" p99_ms) ms at each answer's size; medians of $OPEN_ROUNDS runs)"
 done
 }
 echo
@@ -256,10 +269,10 @@ row "closed loop" "$(printf '%.0f' "$srv") req/s"
 row "  its p99" "$(printf '%.2f' "$(median ${p99[server]})") ms"
 row "  server CPU per request, user + system" "$(median ${usr[server]}) + $(median ${sys[server]}) us"
 for rate in $RATES; do
-	row "p99 at $rate req/s, open loop" "$(value p99_ms "$work/open.$rate") ms"
-	row "p99.9 at $rate req/s, open loop" "$(value p999_ms "$work/open.$rate") ms"
-	row "  one-write ceiling's p99 / p99.9 there" "$(value p99_ms "$work/open-ceiling.$rate") / $(value p999_ms "$work/open-ceiling.$rate") ms"
-	row "  the same at each answer's size" "$(value p99_ms "$work/open-sized.$rate") / $(value p999_ms "$work/open-sized.$rate") ms"
+	row "p99 at $rate req/s, open loop" "$(openmedian open "$rate" p99_ms) ms"
+	row "p99.9 at $rate req/s, open loop" "$(openmedian open "$rate" p999_ms) ms"
+	row "  one-write ceiling's p99 / p99.9 there" "$(openmedian open-ceiling "$rate" p99_ms) / $(openmedian open-ceiling "$rate" p999_ms) ms"
+	row "  the same at each answer's size" "$(openmedian open-sized "$rate" p99_ms) / $(openmedian open-sized "$rate" p999_ms) ms"
 done
 row "ceiling, plain net/http ($body B answers)" "$(printf '%.0f' "$ceil") req/s"
 row "  its CPU per request, user + system" "$(median ${usr[ceiling]}) + $(median ${sys[ceiling]}) us"
@@ -285,7 +298,8 @@ if [ "$SWAPS" -gt 0 ]; then
 fi
 row "failed requests (all runs)" "$errors"
 for rate in $RATES; do
-	if [ "$(value missed "$work/open.$rate")" != 0 ]; then
-		echo "open loop at $rate req/s: $(value missed "$work/open.$rate") requests due were never sent (the server fell behind)"
+	missed=$(cat "$work/open.$rate".* | sed -n 's/^summary.* missed=\([0-9]*\).*/\1/p' | awk '{n += $1} END {print n}')
+	if [ "$missed" != 0 ]; then
+		echo "open loop at $rate req/s: $missed requests due were never sent over $OPEN_ROUNDS runs (the server fell behind)"
 	fi
 done
