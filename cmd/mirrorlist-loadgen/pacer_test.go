@@ -24,8 +24,9 @@ func TestPace(t *testing.T) {
 			l.start = time.Now()
 			l.measure = l.start.Add(o.warmup)
 			l.deadline = l.measure.Add(o.duration)
-			tickets := make(chan ticket, l.backlog())
-			go l.pace(context.Background(), tickets)
+			sc := l.schedule()
+			tickets := make(chan ticket, sc.backlog())
+			go pace(context.Background(), sc, tickets)
 			n := 0
 			for tk := range tickets {
 				due := l.start.Add(time.Duration(n) * 500 * time.Microsecond)
@@ -50,7 +51,7 @@ func TestPaceStops(t *testing.T) {
 	l.measure, l.deadline = l.start, l.start.Add(o.duration)
 	tickets := make(chan ticket, 2)
 	ctx, cancel := context.WithCancel(context.Background())
-	go l.pace(ctx, tickets)
+	go pace(ctx, l.schedule(), tickets)
 	if tk := <-tickets; tk.k != 0 {
 		t.Fatalf("first ticket %+v", tk)
 	}

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -205,18 +204,16 @@ type tally struct {
 // run starts the workers (and in an open loop the pacer), waits for them
 // and merges what they saw.
 func (l *loader) run(ctx context.Context) *tally {
-	if l.interval > 0 && runtime.GOMAXPROCS(0) < 2 {
-		// The pacer's thread holds a scheduler slot while it sleeps.
-		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
-	}
 	l.start = time.Now()
 	l.measure = l.start.Add(l.opts.warmup)
 	l.deadline = l.measure.Add(l.opts.duration)
 	var wg sync.WaitGroup
 	var tickets chan ticket
 	if l.interval > 0 {
-		tickets = make(chan ticket, l.backlog())
-		wg.Go(func() { l.pace(ctx, tickets) })
+		defer pacerProcs()()
+		sc := l.schedule()
+		tickets = make(chan ticket, sc.backlog())
+		wg.Go(func() { pace(ctx, sc, tickets) })
 	}
 	tallies := make([]*tally, l.opts.conns)
 	for i := range tallies {
@@ -239,18 +236,9 @@ func (l *loader) run(ctx context.Context) *tally {
 	return total
 }
 
-// maxBacklog bounds the tickets an open loop buffers for busy workers.
-const maxBacklog = 1 << 18
-
-// backlog returns the capacity of an open loop's ticket buffer: every
-// request of the run, up to maxBacklog, so that the pacer keeps releasing
-// on time while the server holds every connection.
-func (l *loader) backlog() int {
-	n := dueBefore(l.deadline.Sub(l.start), l.interval)
-	if l.opts.requests > 0 {
-		n = min(n, uint64(l.opts.requests))
-	}
-	return int(min(n, maxBacklog))
+// schedule returns the open loop's schedule.
+func (l *loader) schedule() schedule {
+	return schedule{start: l.start, interval: l.interval, deadline: l.deadline, limit: int64(l.opts.requests)}
 }
 
 // closedWorker sends requests one after the other, each as soon as the

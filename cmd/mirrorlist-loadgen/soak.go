@@ -173,9 +173,12 @@ func (s *soak) measure(ctx context.Context, stdout io.Writer) []sample {
 	defer cancel()
 	start := time.Now()
 	var wg sync.WaitGroup
-	var next atomic.Int64
+	defer pacerProcs()()
+	sc := schedule{start: start, interval: 1e9 / s.o.rate, deadline: start.Add(s.o.duration)}
+	tickets := make(chan ticket, sc.backlog())
+	wg.Go(func() { pace(ctx, sc, tickets) })
 	for range s.o.conns {
-		wg.Go(func() { s.worker(ctx, start, &next) })
+		wg.Go(func() { s.worker(ctx, tickets) })
 	}
 	wg.Go(func() { s.swapper(ctx) })
 	wg.Go(func() { s.sampleRSS(ctx) })
@@ -187,25 +190,14 @@ func (s *soak) measure(ctx context.Context, stdout io.Writer) []sample {
 	return samples
 }
 
-// worker sends request k at start + k/rate, for the k it takes from next,
-// until ctx ends. As in the run command's open loop, the latency counts
-// from when the request was due if every connection was still busy then
-// (the server is charged for the wait), and from when it was sent if the
-// worker slept until it was due (the timer's lateness is not the
-// server's).
-func (s *soak) worker(ctx context.Context, start time.Time, next *atomic.Int64) {
+// worker sends the requests the pacer releases until it ends. As in the
+// run command's open loop, the latency counts from the release: a request
+// released while every connection was busy waits for one, and the server
+// is charged for that wait.
+func (s *soak) worker(ctx context.Context, tickets <-chan ticket) {
 	var buf bytes.Buffer
-	for {
-		k := next.Add(1) - 1
-		due := start.Add(time.Duration(float64(k) * 1e9 / s.o.rate))
-		idle := time.Until(due) > 0
-		if !sleepUntil(ctx, due) {
-			return
-		}
-		from := due
-		if idle {
-			from = time.Now()
-		}
+	for tk := range tickets {
+		k, from := tk.k, tk.released
 		target := s.targets[k%int64(len(s.targets))]
 		kind, example := s.request(ctx, target, &buf)
 		if ctx.Err() != nil {
