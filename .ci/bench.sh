@@ -144,9 +144,8 @@ pids+=("$sampler")
 
 # closed NAME PID URL ROUND [ARGS]: one closed-loop run against URL, served
 # by process PID, ARGS passed to the load generator; appends its figures to
-# NAME's arrays. The process's CPU use
-# over the run, divided by the answers per second, gives its user and
-# system CPU time per request.
+# NAME's arrays. The process's CPU use over the run, divided by the answers
+# per second, gives its user and system CPU time per request.
 declare -A rps p99 usr sys
 closed() {
 	local name=$1 pid=$2 url=$3 round=$4 out="$work/$1.$4"
@@ -171,11 +170,9 @@ closed() {
 # after the first server round, which gives the mean body size and the
 # size of each target's answer.
 for round in $(seq "$ROUNDS"); do
-	if [ "$round" = 1 ]; then
-		closed server "$server" "http://127.0.0.1:$port" "$round" -sizes-out "$work/sizes"
-	else
-		closed server "$server" "http://127.0.0.1:$port" "$round"
-	fi
+	sizes_out=()
+	[ "$round" = 1 ] && sizes_out=(-sizes-out "$work/sizes")
+	closed server "$server" "http://127.0.0.1:$port" "$round" "${sizes_out[@]}"
 	if [ "$round" = 1 ]; then
 		body=$(value mean_body "$work/server.1")
 		taskset -c 0 "$work/mirrorlist-loadgen" ceiling -listen 127.0.0.1:0 -body-size "$body" >"$work/ceiling.out" &

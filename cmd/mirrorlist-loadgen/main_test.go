@@ -258,15 +258,9 @@ func testCeiling(t *testing.T, size int, gather bool) {
 	if len(c.body) != size || !bytes.HasPrefix(c.body, []byte("    <url ")) {
 		t.Fatalf("body of %d bytes: %.40q", len(c.body), c.body)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- serveCeiling(ctx, ln, c, gather) }()
+	url, stop := startCeiling(t, c, gather)
 	targets := writeTargetsFile(t, "/metalink?repo=a&arch=b")
-	values, out := summary(t, "run", "-target", "http://"+ln.Addr().String(), "-targets", targets, "-c", "2", "-warmup", "0s", "-duration", "1m", "-requests", "20")
+	values, out := summary(t, "run", "-target", url, "-targets", targets, "-c", "2", "-warmup", "0s", "-duration", "1m", "-requests", "20")
 	if number(t, values, "mean_body") != float64(size) || !strings.Contains(out, "200: ") {
 		t.Errorf("want %d-byte 200 answers:\n%s", size, out)
 	}
@@ -276,9 +270,26 @@ func testCeiling(t *testing.T, size int, gather bool) {
 			t.Errorf("%s = %v, want %d (+0.8%%)", q, v, size)
 		}
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("serveCeiling: %v", err)
+	stop()
+}
+
+// startCeiling serves c on a loopback port and returns its base URL and
+// the function that stops it, checking that it stopped cleanly.
+func startCeiling(t *testing.T, c *ceiling, gather bool) (url string, stop func()) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serveCeiling(ctx, ln, c, gather) }()
+	return "http://" + ln.Addr().String(), func() {
+		t.Helper()
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serveCeiling: %v", err)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"runtime"
+	"sync"
 	"time"
 )
 
@@ -77,6 +78,14 @@ func pace(ctx context.Context, sc schedule, tickets chan<- ticket) {
 	}
 }
 
+// startPacer starts pace for sc in wg and returns the channel it releases
+// the tickets on, buffered to sc.backlog().
+func startPacer(ctx context.Context, wg *sync.WaitGroup, sc schedule) <-chan ticket {
+	tickets := make(chan ticket, sc.backlog())
+	wg.Go(func() { pace(ctx, sc, tickets) })
+	return tickets
+}
+
 // pacerProcs raises GOMAXPROCS to 2 if it is lower, for pace, and returns
 // the function that puts it back.
 func pacerProcs() (restore func()) {
@@ -86,6 +95,3 @@ func pacerProcs() (restore func()) {
 	}
 	return func() {}
 }
-
-// sleepSlice bounds one nanosleep, so that the pacer sees ctx end soon.
-const sleepSlice = 10 * time.Millisecond

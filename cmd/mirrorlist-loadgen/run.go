@@ -188,7 +188,7 @@ func newLoader(base string, targets []string, o *loadOptions) *loader {
 
 // tally is what one worker saw.
 type tally struct {
-	latency  histogram // from when each request was due, or sent (see worker)
+	latency  histogram // from each request's release by the pacer (open loop) or its sending (closed loop)
 	service  histogram // from when each request was sent
 	lateness histogram // open loop: how late the pacer released each request
 	bodies   histogram // answer body sizes, a byte counted as a nanosecond
@@ -208,12 +208,10 @@ func (l *loader) run(ctx context.Context) *tally {
 	l.measure = l.start.Add(l.opts.warmup)
 	l.deadline = l.measure.Add(l.opts.duration)
 	var wg sync.WaitGroup
-	var tickets chan ticket
+	var tickets <-chan ticket
 	if l.interval > 0 {
 		defer pacerProcs()()
-		sc := l.schedule()
-		tickets = make(chan ticket, sc.backlog())
-		wg.Go(func() { pace(ctx, sc, tickets) })
+		tickets = startPacer(ctx, &wg, l.schedule())
 	}
 	tallies := make([]*tally, l.opts.conns)
 	for i := range tallies {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -35,20 +33,11 @@ func TestSizesRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- serveCeiling(ctx, ln, newCeiling(333, sizes), true) }()
+	url, stop := startCeiling(t, newCeiling(333, sizes), true)
 	second := filepath.Join(dir, "second")
 	more := writeTargetsFile(t, "/metalink?n=10", "/metalink?n=70000", "/mirrorlist?n=0", "/unlisted")
-	summary(t, "run", "-target", "http://"+ln.Addr().String(), "-targets", more, "-c", "2", "-warmup", "0s", "-duration", "1m", "-requests", "12", "-sizes-out", second)
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("serveCeiling: %v", err)
-	}
+	summary(t, "run", "-target", url, "-targets", more, "-c", "2", "-warmup", "0s", "-duration", "1m", "-requests", "12", "-sizes-out", second)
+	stop()
 	if got := readFile(t, second); got != want+"333 /unlisted\n" {
 		t.Errorf("sizes of the ceiling:\n%s\nwant\n%s333 /unlisted\n", got, want)
 	}

@@ -10,6 +10,9 @@ import (
 // one nanosecond: Linux otherwise lets a sleep end up to 50 µs late.
 type preciseSleeper struct{}
 
+// sleepSlice bounds one nanosleep, so that the pacer sees ctx end soon.
+const sleepSlice = 10 * time.Millisecond
+
 // prSetTimerSlack is PR_SET_TIMERSLACK of prctl(2).
 const prSetTimerSlack = 29
 

@@ -174,9 +174,7 @@ func (s *soak) measure(ctx context.Context, stdout io.Writer) []sample {
 	start := time.Now()
 	var wg sync.WaitGroup
 	defer pacerProcs()()
-	sc := schedule{start: start, interval: 1e9 / s.o.rate, deadline: start.Add(s.o.duration)}
-	tickets := make(chan ticket, sc.backlog())
-	wg.Go(func() { pace(ctx, sc, tickets) })
+	tickets := startPacer(ctx, &wg, schedule{start: start, interval: 1e9 / s.o.rate, deadline: start.Add(s.o.duration)})
 	for range s.o.conns {
 		wg.Go(func() { s.worker(ctx, tickets) })
 	}
